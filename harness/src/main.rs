@@ -1,0 +1,151 @@
+//! The `gilbench` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use gilbench::limits::{Enforcement, Limiter};
+use gilbench::report;
+use gilbench::results::read_rows;
+use gilbench::runner::{self, Filter, POINT_SUBCOMMAND};
+use gilbench::scenario::{self, estimate, Plan};
+
+#[derive(Parser)]
+#[command(
+    name = "gilbench",
+    version,
+    about = "How a Python-style runtime behaves under too many threads on a small device",
+    long_about = "Sweeps thread counts for edge AI workloads under real device limits (cgroups), \
+                  on an emulated GIL or free-threaded runtime, and writes one tidy CSV row per point."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario: every point in a fresh process under the device's limits.
+    Run {
+        /// Scenario file (TOML), e.g. scenarios/quick.toml
+        file: PathBuf,
+        /// Results folder [default: results/<scenario>-<UTC time>]
+        #[arg(long, conflicts_with = "resume")]
+        out: Option<PathBuf>,
+        /// Complete an interrupted run in this folder: only missing points run
+        #[arg(long, value_name = "DIR")]
+        resume: Option<PathBuf>,
+        /// Run only matching points, e.g. 'workload=micro,threads=1..64,device=*-1c'
+        #[arg(long, value_name = "EXPR")]
+        only: Option<Filter>,
+        /// How device limits are enforced: auto, cgroup-v2, cgroup-v1, affinity
+        #[arg(long, default_value = "auto")]
+        enforcement: String,
+    },
+    /// Print a scenario's expanded plan (points, estimated duration) without running it.
+    List {
+        file: PathBuf,
+        #[arg(long, value_name = "EXPR")]
+        only: Option<Filter>,
+        /// Print every point, not only the totals
+        #[arg(long)]
+        points: bool,
+    },
+    /// Print the summary table (best N and TPS per group) of a results folder.
+    Summary { dir: PathBuf },
+    /// Internal: run one point read as JSON from stdin (used by `run`).
+    #[command(name = POINT_SUBCOMMAND, hide = true)]
+    Point,
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gilbench: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Point => {
+            runner::point::run_from_stdin()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List { file, only, points } => {
+            let sc = scenario::load(&file)?;
+            let selected = runner::selected(&sc, only.as_ref());
+            if points {
+                for p in &selected {
+                    println!("{}", p.key());
+                }
+            }
+            let est = estimate(&Plan { points: selected });
+            println!(
+                "{}: {} points, estimated {} on this machine",
+                file.display(),
+                est.points,
+                runner::human(est.duration.as_secs_f64())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Summary { dir } => {
+            let rows = read_rows(&dir.join(gilbench::results::POINTS_CSV))?;
+            print!("{}", report::table(&report::summarise(&rows)));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { file, out, resume, only, enforcement } => {
+            let sc = scenario::load(&file)?;
+            let limiter = match enforcement.as_str() {
+                "auto" => Limiter::detect(),
+                other => {
+                    let e: Enforcement = other.parse().map_err(|_| {
+                        anyhow::anyhow!(
+                            "--enforcement {other}: expected auto, cgroup-v2, cgroup-v1 or affinity"
+                        )
+                    })?;
+                    Limiter::with(e)?
+                }
+            };
+            let interrupted = Arc::new(AtomicBool::new(false));
+            let flag = interrupted.clone();
+            ctrlc::set_handler(move || {
+                if flag.swap(true, Ordering::SeqCst) {
+                    std::process::exit(130); // second Ctrl-C: stop now
+                }
+                eprintln!("\ngilbench: interrupted, stopping the current point (Ctrl-C again to force)");
+            })
+            .context("installing the Ctrl-C handler")?;
+            let (dir, resuming) = match (out, resume) {
+                (_, Some(dir)) => (dir, true),
+                (Some(dir), None) => (dir, false),
+                (None, None) => (runner::default_out(&PathBuf::from("results"), &sc), false),
+            };
+            let opts = runner::Options { out: dir.clone(), resume: resuming, only, limiter, interrupted };
+            let rep = runner::run(&sc, &opts)?;
+            let rows = read_rows(&dir.join(gilbench::results::POINTS_CSV))?;
+            println!("{}", report::table(&report::summarise(&rows)));
+            println!("results: {}", dir.display());
+            if rep.interrupted {
+                eprintln!(
+                    "gilbench: interrupted after {} points; finish with: gilbench run {} --resume {}",
+                    rep.ran,
+                    file.display(),
+                    dir.display()
+                );
+                return Ok(ExitCode::from(130));
+            }
+            if rep.failed > 0 {
+                eprintln!("gilbench: {} of {} points did not end ok (see the status and message columns)", rep.failed, rep.ran);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

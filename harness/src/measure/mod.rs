@@ -1,0 +1,12 @@
+//! Measurements of a point: per-task latency and time decomposition (beta, lock wait,
+//! run-queue wait), process CPU, context switches and memory.
+
+pub mod process;
+pub mod sched;
+pub mod tasks;
+
+pub use process::{peak_rss_mb, Usage};
+pub use tasks::{quantile_ms, TaskStats};
+pub mod record;
+
+pub use record::Measurement;

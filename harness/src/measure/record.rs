@@ -1,0 +1,60 @@
+//! The record a point process sends back to the runner (one JSON object on stdout).
+
+use serde::{Deserialize, Serialize};
+use workloads::Calibrated;
+
+use super::{quantile_ms, TaskStats, Usage};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    pub tasks: u64,
+    pub elapsed_s: f64,
+    pub tps: f64,
+    pub lat_p50_ms: Option<f64>,
+    pub lat_p95_ms: Option<f64>,
+    pub lat_p99_ms: Option<f64>,
+    pub lat_max_ms: Option<f64>,
+    pub resp_p99_ms: Option<f64>,
+    pub beta_mean: Option<f64>,
+    pub lock_wait_frac: Option<f64>,
+    pub runq_wait_frac: Option<f64>,
+    /// Process CPU time over elapsed time, in cores (1.0 = one core busy).
+    pub cpu_cores_used: f64,
+    pub peak_rss_mb: Option<f64>,
+    pub ctx_voluntary: u64,
+    pub ctx_involuntary: u64,
+    pub spawn_ms: f64,
+    pub calibration: Vec<Calibrated>,
+}
+
+impl Measurement {
+    pub fn new(
+        stats: &TaskStats,
+        elapsed: std::time::Duration,
+        usage: &Usage,
+        spawn: std::time::Duration,
+        calibration: Vec<Calibrated>,
+    ) -> Self {
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let q = |p| quantile_ms(&stats.service_us, p);
+        Measurement {
+            tasks: stats.tasks,
+            elapsed_s: elapsed.as_secs_f64(),
+            tps: stats.tasks as f64 / secs,
+            lat_p50_ms: q(0.50),
+            lat_p95_ms: q(0.95),
+            lat_p99_ms: q(0.99),
+            lat_max_ms: q(1.0),
+            resp_p99_ms: quantile_ms(&stats.response_us, 0.99),
+            beta_mean: stats.beta_mean(),
+            lock_wait_frac: stats.lock_wait_frac(),
+            runq_wait_frac: stats.runq_wait_frac(),
+            cpu_cores_used: usage.cpu.as_secs_f64() / secs,
+            peak_rss_mb: super::peak_rss_mb(),
+            ctx_voluntary: usage.voluntary_switches,
+            ctx_involuntary: usage.involuntary_switches,
+            spawn_ms: spawn.as_secs_f64() * 1000.0,
+            calibration,
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Per-task measurements, accumulated per worker without sharing, merged at the end.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::runtime::TaskTimes;
+
+/// Latencies in microseconds, up to 1000 s, 3 significant digits; u32 counts keep the
+/// accumulators small inside the memory cap being measured.
+fn histogram() -> Histogram<u32> {
+    Histogram::new_with_bounds(1, 1_000_000_000, 3).expect("static histogram bounds are valid")
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskStats {
+    pub tasks: u64,
+    /// Task start to end on its worker (the paper's latency).
+    pub service_us: Histogram<u32>,
+    /// Arrival to end, including time queued.
+    pub response_us: Histogram<u32>,
+    sum_beta: f64,
+    sum_lock_frac: f64,
+    sum_wall: Duration,
+    sum_runq: Duration,
+}
+
+impl Default for TaskStats {
+    fn default() -> Self {
+        TaskStats {
+            tasks: 0,
+            service_us: histogram(),
+            response_us: histogram(),
+            sum_beta: 0.0,
+            sum_lock_frac: 0.0,
+            sum_wall: Duration::ZERO,
+            sum_runq: Duration::ZERO,
+        }
+    }
+}
+
+impl TaskStats {
+    pub fn record(&mut self, t: &TaskTimes, queued: Duration) {
+        self.tasks += 1;
+        let wall = t.wall.as_secs_f64().max(1e-9);
+        self.sum_beta += (1.0 - t.cpu.as_secs_f64() / wall).clamp(0.0, 1.0);
+        self.sum_lock_frac += (t.lock_wait.as_secs_f64() / wall).clamp(0.0, 1.0);
+        self.sum_wall += t.wall;
+        self.sum_runq += t.runq_wait;
+        self.service_us.saturating_record(micros(t.wall));
+        self.response_us.saturating_record(micros(t.wall + queued));
+    }
+
+    pub fn merge(&mut self, other: &TaskStats) {
+        self.tasks += other.tasks;
+        self.sum_beta += other.sum_beta;
+        self.sum_lock_frac += other.sum_lock_frac;
+        self.sum_wall += other.sum_wall;
+        self.sum_runq += other.sum_runq;
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.service_us.add(&other.service_us);
+        let _ = self.response_us.add(&other.response_us);
+    }
+
+    /// Mean over tasks of beta = 1 - cpu/wall.
+    pub fn beta_mean(&self) -> Option<f64> {
+        self.mean(self.sum_beta)
+    }
+
+    /// Mean over tasks of the fraction of task time spent waiting for the lock.
+    pub fn lock_wait_frac(&self) -> Option<f64> {
+        self.mean(self.sum_lock_frac)
+    }
+
+    /// Share of all task time spent runnable but not running (time-weighted).
+    pub fn runq_wait_frac(&self) -> Option<f64> {
+        (self.sum_wall > Duration::ZERO)
+            .then(|| self.sum_runq.as_secs_f64() / self.sum_wall.as_secs_f64())
+    }
+
+    fn mean(&self, sum: f64) -> Option<f64> {
+        (self.tasks > 0).then(|| sum / self.tasks as f64)
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    (d.as_micros() as u64).max(1)
+}
+
+/// Quantile of a microsecond histogram, in milliseconds.
+pub fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
+    (h.len() > 0).then(|| h.value_at_quantile(q) as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(wall_ms: u64, cpu_ms: u64, lock_ms: u64) -> TaskTimes {
+        TaskTimes {
+            wall: Duration::from_millis(wall_ms),
+            cpu: Duration::from_millis(cpu_ms),
+            lock_wait: Duration::from_millis(lock_ms),
+            runq_wait: Duration::from_millis(1),
+        }
+    }
+
+    #[test]
+    fn means_and_quantiles() {
+        let mut a = TaskStats::default();
+        a.record(&task(10, 10, 0), Duration::ZERO); // beta 0
+        let mut b = TaskStats::default();
+        b.record(&task(10, 0, 5), Duration::from_millis(90)); // beta 1, half waiting
+        a.merge(&b);
+        assert_eq!(a.tasks, 2);
+        assert!((a.beta_mean().unwrap() - 0.5).abs() < 1e-9);
+        assert!((a.lock_wait_frac().unwrap() - 0.25).abs() < 1e-9);
+        assert!((a.runq_wait_frac().unwrap() - 0.1).abs() < 1e-9);
+        let p100 = quantile_ms(&a.response_us, 1.0).unwrap();
+        assert!((p100 - 100.0).abs() < 0.2, "{p100}");
+        assert!(TaskStats::default().beta_mean().is_none());
+    }
+}

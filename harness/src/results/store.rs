@@ -1,0 +1,101 @@
+//! points.csv, written a row at a time as points finish, and read back for --resume.
+//! Each row goes out in a single write of a whole line, so a run killed mid-write leaves
+//! at most one partial last line, which `open` cuts off.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use super::row::Row;
+use crate::scenario::PointKey;
+
+pub const POINTS_CSV: &str = "points.csv";
+
+pub struct Store {
+    path: PathBuf,
+    file: File,
+    done: HashSet<PointKey>,
+    header_written: bool,
+}
+
+impl Store {
+    /// A new results folder; refuses one that already has rows.
+    pub fn create(dir: &Path) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(POINTS_CSV);
+        if path.exists() && std::fs::metadata(&path)?.len() > 0 {
+            bail!(
+                "{} already has results: use --resume {} to complete it, or another --out",
+                path.display(),
+                dir.display()
+            );
+        }
+        Self::open(dir)
+    }
+
+    /// Opens a folder for appending, reading the points it already has.
+    pub fn open(dir: &Path) -> anyhow::Result<Store> {
+        let path = dir.join(POINTS_CSV);
+        let mut done = HashSet::new();
+        let mut header_written = false;
+        if path.exists() {
+            truncate_partial_line(&path)?;
+            for row in read_rows(&path)? {
+                done.insert(row.key());
+            }
+            header_written = std::fs::metadata(&path)?.len() > 0;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        Ok(Store { path, file, done, header_written })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn has(&self, key: &PointKey) -> bool {
+        self.done.contains(key)
+    }
+
+    pub fn done_count(&self) -> usize {
+        self.done.len()
+    }
+
+    pub fn append(&mut self, row: &Row) -> anyhow::Result<()> {
+        let mut w = csv::WriterBuilder::new().has_headers(!self.header_written).from_writer(vec![]);
+        w.serialize(row)?;
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("encoding a row: {e}"))?;
+        self.file.write_all(&bytes)?;
+        self.file.sync_data()?;
+        self.header_written = true;
+        self.done.insert(row.key());
+        Ok(())
+    }
+}
+
+/// Every row of a points.csv; a malformed row is an error naming its line.
+pub fn read_rows(path: &Path) -> anyhow::Result<Vec<Row>> {
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut rows = Vec::new();
+    for (i, rec) in r.deserialize::<Row>().enumerate() {
+        rows.push(rec.with_context(|| format!("{}: row {}", path.display(), i + 2))?);
+    }
+    Ok(rows)
+}
+
+fn truncate_partial_line(path: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(path)?;
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    OpenOptions::new().write(true).open(path)?.set_len(keep as u64)?;
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! The sweep: each point of the plan in a fresh child process inside fresh limits, one CSV
+//! row as each finishes, resumable, interruptible with Ctrl-C.
+
+mod filter;
+pub mod point;
+mod supervise;
+
+pub use filter::Filter;
+pub use supervise::POINT_SUBCOMMAND;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::limits::{self, Limiter};
+use crate::results::{Manifest, Row, Status, Store};
+use crate::scenario::{estimate, Point, Scenario};
+
+pub struct Options {
+    pub out: PathBuf,
+    /// Append to `out`, running only the points it lacks.
+    pub resume: bool,
+    pub only: Option<Filter>,
+    pub limiter: Limiter,
+    /// Set from a Ctrl-C handler.
+    pub interrupted: Arc<AtomicBool>,
+}
+
+/// How a sweep ended.
+pub struct Report {
+    pub dir: PathBuf,
+    pub ran: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub interrupted: bool,
+}
+
+/// The points of a scenario that `only` keeps, in plan order.
+pub fn selected(scenario: &Scenario, only: Option<&Filter>) -> Vec<Point> {
+    let plan = scenario.plan();
+    plan.points.into_iter().filter(|p| only.is_none_or(|f| f.matches(&p.key()))).collect()
+}
+
+pub fn run(scenario: &Scenario, opts: &Options) -> anyhow::Result<Report> {
+    limits::clean_stale();
+    let points = selected(scenario, opts.only.as_ref());
+    let mut store = if opts.resume { Store::open(&opts.out) } else { Store::create(&opts.out) }?;
+    if !opts.out.join("manifest.json").exists() {
+        Manifest::new(scenario, opts.limiter.enforcement().as_str(), points.len())
+            .write(&opts.out)
+            .context("writing manifest.json")?;
+    }
+    let todo: Vec<&Point> = points.iter().filter(|p| !store.has(&p.key())).collect();
+    let skipped = points.len() - todo.len();
+    let est = estimate(&crate::scenario::Plan { points: todo.iter().map(|p| (*p).clone()).collect() });
+    eprintln!(
+        "gilbench: {} points to run ({} already in {}), about {}; limits by {}",
+        todo.len(),
+        skipped,
+        opts.out.display(),
+        human(est.duration.as_secs_f64()),
+        opts.limiter.enforcement().as_str()
+    );
+    let progress = Progress::new(todo.len());
+    let mut report =
+        Report { dir: opts.out.clone(), ran: 0, skipped, failed: 0, interrupted: false };
+    let runner_t0 = Instant::now();
+    for (i, point) in todo.iter().enumerate() {
+        let key = point.key();
+        progress.start(&key.to_string());
+        let label = format!("p{}-{}", i, std::process::id());
+        let Ok(ending) = supervise::run_point(&opts.limiter, point, &label, &opts.interrupted)
+        else {
+            report.interrupted = true;
+            break;
+        };
+        let row = Row::new(point, ending);
+        store.append(&row).with_context(|| format!("appending to {}", store.path().display()))?;
+        report.ran += 1;
+        if row.status != Status::Ok {
+            report.failed += 1;
+        }
+        progress.done(&key.to_string(), &row);
+        if opts.interrupted.load(Ordering::SeqCst) {
+            report.interrupted = true;
+            break;
+        }
+    }
+    progress.finish();
+    if let Err(e) = opts.limiter.finish() {
+        eprintln!("gilbench: warning: {e}");
+    }
+    eprintln!("gilbench: {} points in {}", report.ran, human(runner_t0.elapsed().as_secs_f64()));
+    Ok(report)
+}
+
+/// A bar with ETA on a terminal; one line per point otherwise (CI logs).
+struct Progress {
+    bar: Option<ProgressBar>,
+    total: usize,
+    n: std::cell::Cell<usize>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = ProgressBar::new(total as u64);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} ETA {eta} {msg}",
+            ) {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b
+        });
+        Progress { bar, total, n: 0.into() }
+    }
+
+    fn start(&self, key: &str) {
+        if let Some(b) = &self.bar {
+            b.set_message(key.to_string());
+        }
+    }
+
+    fn done(&self, key: &str, row: &Row) {
+        self.n.set(self.n.get() + 1);
+        let what = match (row.status, row.tps) {
+            (Status::Ok, Some(tps)) => format!(
+                "ok {:>9.0} tps p99 {:>8.2} ms",
+                tps,
+                row.lat_p99_ms.unwrap_or(f64::NAN)
+            ),
+            (s, _) => format!("{}: {}", s.as_str(), row.message),
+        };
+        match &self.bar {
+            Some(b) => {
+                if row.status != Status::Ok {
+                    b.println(format!("{key}: {what}"));
+                }
+                b.inc(1);
+            }
+            None => eprintln!("[{}/{}] {key} {what}", self.n.get(), self.total),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+pub fn human(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{secs:.0} s")
+    } else if secs < 5400.0 {
+        format!("{:.1} min", secs / 60.0)
+    } else {
+        format!("{:.1} h", secs / 3600.0)
+    }
+}
+
+/// `results/<scenario>-<UTC timestamp>` below `root`.
+pub fn default_out(root: &Path, scenario: &Scenario) -> PathBuf {
+    let stamp = crate::results::utc_now().replace([':', '-'], "");
+    root.join(format!("{}-{}", scenario.name, stamp.trim_end_matches('Z')))
+}

@@ -1,0 +1,31 @@
+//! The point process: reads one Point as JSON on stdin, runs it, prints one Measurement
+//! as JSON on stdout. It runs inside the point's limits, which the runner set before exec.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::measure::Measurement;
+use crate::runtime::{Interpreter, Program};
+use crate::scenario::Point;
+use crate::strategy::{self, Setup};
+
+pub fn run_from_stdin() -> anyhow::Result<()> {
+    let mut spec = String::new();
+    std::io::stdin().read_to_string(&mut spec).context("reading the point spec")?;
+    let point: Point = serde_json::from_str(&spec).context("parsing the point spec")?;
+    let m = measure(point)?;
+    println!("{}", serde_json::to_string(&m)?);
+    Ok(())
+}
+
+/// Calibrates, runs the strategy, and measures the window from first arrival to last
+/// completion (thread start-up and calibration excluded).
+pub fn measure(point: Point) -> anyhow::Result<Measurement> {
+    let (program, calibration) = Program::compile(&point.workload.phases);
+    let interp = Interpreter::new(&point.runtime);
+    let setup = Arc::new(Setup { point, program, interp });
+    let out = strategy::run(setup)?;
+    Ok(Measurement::new(&out.stats, out.elapsed, &out.usage, out.spawn, calibration))
+}

@@ -1,0 +1,114 @@
+//! A workload compiled for one point: phases with calibrated unit counts, and the loop
+//! that runs one task through an interpreter.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use workloads::{thread_cpu_time, Calibrated, Kernel, Latency, Phase, Rng};
+
+use super::Interpreter;
+use crate::measure::sched;
+
+/// Work between two lock checks: "a few microseconds", like CPython's eval-breaker checks.
+const SLICE_US: f64 = 5.0;
+
+#[derive(Debug, Clone)]
+enum Step {
+    Cpu { kernel: Kernel, units: u64, slice: u64 },
+    Native { kernel: Kernel, units: u64 },
+    Io(Latency),
+    Alloc { bytes: usize },
+}
+
+#[derive(Debug, Clone)]
+pub struct Program {
+    steps: Vec<Step>,
+}
+
+/// What one task cost.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TaskTimes {
+    pub wall: Duration,
+    pub cpu: Duration,
+    pub lock_wait: Duration,
+    pub runq_wait: Duration,
+}
+
+impl Program {
+    /// Calibrates each kernel the phases use (once, on the calling thread) and turns
+    /// `work_us` into fixed unit counts.
+    pub fn compile(phases: &[Phase]) -> (Program, Vec<Calibrated>) {
+        let mut calib: HashMap<Kernel, Calibrated> = HashMap::new();
+        let mut speed = |k: Kernel| *calib.entry(k).or_insert_with(|| Calibrated::measure(k));
+        let steps = phases
+            .iter()
+            .map(|p| match p {
+                Phase::Cpu(w) => {
+                    let c = speed(w.kernel);
+                    let units = c.units_for(w.work_us.0);
+                    Step::Cpu { kernel: w.kernel, units, slice: c.units_for(SLICE_US).min(units) }
+                }
+                Phase::Native(w) => {
+                    Step::Native { kernel: w.kernel, units: speed(w.kernel).units_for(w.work_us.0) }
+                }
+                Phase::Io(l) => Step::Io(l.clone()),
+                Phase::Alloc(a) => Step::Alloc { bytes: (a.mb.0 * 1024.0 * 1024.0) as usize },
+            })
+            .collect();
+        let mut used: Vec<Calibrated> = calib.into_values().collect();
+        used.sort_by_key(|c| c.kernel.name());
+        (Program { steps }, used)
+    }
+
+    /// Runs one task: takes the lock as a Python thread does to run Python code, releases it
+    /// around I/O and native phases and at the end.
+    pub fn run(&self, interp: &Interpreter, rng: &mut Rng) -> TaskTimes {
+        let t0 = Instant::now();
+        let cpu0 = thread_cpu_time();
+        let rq0 = sched::runq_wait();
+        let mut lock_wait = interp.take();
+        let mut held: Vec<Vec<u8>> = Vec::new();
+        for step in &self.steps {
+            match step {
+                Step::Cpu { kernel, units, slice } => {
+                    let mut left = *units;
+                    while left > 0 {
+                        let n = left.min(*slice);
+                        std::hint::black_box(kernel.run(n));
+                        left -= n;
+                        lock_wait += interp.checkpoint();
+                    }
+                }
+                Step::Native { kernel, units } => {
+                    interp.drop_lock();
+                    std::hint::black_box(kernel.run(*units));
+                    lock_wait += interp.take();
+                }
+                Step::Io(latency) => {
+                    let ms = latency.sample_ms(rng);
+                    interp.drop_lock();
+                    std::thread::sleep(Duration::from_secs_f64(ms / 1000.0));
+                    lock_wait += interp.take();
+                }
+                Step::Alloc { bytes } => held.push(touched(*bytes)),
+            }
+        }
+        interp.drop_lock();
+        drop(held);
+        TaskTimes {
+            wall: t0.elapsed(),
+            cpu: thread_cpu_time().saturating_sub(cpu0),
+            lock_wait,
+            runq_wait: sched::runq_wait().saturating_sub(rq0),
+        }
+    }
+}
+
+/// A buffer whose every page has been written, so it counts in RSS.
+fn touched(bytes: usize) -> Vec<u8> {
+    let mut v = vec![0u8; bytes];
+    for i in (0..bytes).step_by(4096) {
+        v[i] = 1;
+    }
+    std::hint::black_box(v)
+}

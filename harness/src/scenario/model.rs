@@ -1,0 +1,169 @@
+//! The validated scenario and the expanded plan. These types are what the rest of the
+//! harness sees; the TOML shapes they are parsed from live in `parse.rs`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use workloads::Phase;
+
+/// A scenario after parsing, include resolution and validation.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    /// The main file.
+    pub path: PathBuf,
+    /// Every file read (the main file first, then includes), with its text, for the manifest.
+    pub sources: Vec<(PathBuf, String)>,
+    pub seed: u64,
+    pub repetitions: u32,
+    pub time_limit: Duration,
+    pub tasks: TaskBudget,
+    pub arrival: Arrival,
+    pub devices: BTreeMap<String, Device>,
+    pub runtimes: BTreeMap<String, RuntimeSpec>,
+    pub workloads: BTreeMap<String, Workload>,
+    pub sweep: Sweep,
+}
+
+/// An edge device, emulated by limits on the point's process tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    pub name: String,
+    /// Number of cores (cpuset / affinity).
+    pub cpus: u32,
+    /// Memory cap of the point's process tree.
+    pub memory_mb: Option<u64>,
+    /// CPU bandwidth in cores (e.g. 0.5 = half a core), enforced by the CPU controller.
+    pub cpu_quota: Option<f64>,
+}
+
+/// What a phase does to the interpreter lock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RuntimeSpec {
+    /// Emulated CPython GIL (3.2+ protocol).
+    Gil { switch_interval_us: u64 },
+    /// No lock (free-threaded CPython).
+    FreeThreaded,
+}
+
+impl RuntimeSpec {
+    pub const DEFAULT_SWITCH_INTERVAL_US: u64 = 5_000;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workload {
+    pub name: String,
+    pub description: Option<String>,
+    pub phases: Vec<Phase>,
+    /// Overrides of the scenario-wide settings for this workload.
+    pub tasks: Option<TaskBudget>,
+    pub arrival: Option<Arrival>,
+}
+
+/// How much work one point does.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskBudget {
+    /// A fixed number of tasks.
+    Count(u64),
+    /// Tasks keep coming until this much time has passed.
+    Duration(Duration),
+}
+
+/// How tasks arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    /// All tasks queued at once (the paper's method).
+    Batch,
+    /// Open loop, exponential gaps at the given mean rate.
+    Poisson { rate_tps: f64 },
+}
+
+/// How tasks meet threads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategySpec {
+    /// A fixed pool of N threads.
+    Fixed,
+}
+
+impl StrategySpec {
+    pub fn name(&self) -> &'static str {
+        match self {
+            StrategySpec::Fixed => "fixed",
+        }
+    }
+}
+
+/// The cross product to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    pub devices: Vec<String>,
+    pub runtimes: Vec<String>,
+    pub workloads: Vec<String>,
+    pub strategies: Vec<StrategySpec>,
+    pub threads: Vec<u32>,
+}
+
+/// One measurement: everything a point process needs, self-contained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub scenario: String,
+    pub device: Device,
+    pub runtime_name: String,
+    pub runtime: RuntimeSpec,
+    pub workload: Workload,
+    pub strategy: StrategySpec,
+    pub threads: u32,
+    pub rep: u32,
+    pub tasks: TaskBudget,
+    pub arrival: Arrival,
+    /// Derived from the scenario seed and the point's key, so a point draws the same
+    /// latencies whatever else runs.
+    pub seed: u64,
+    pub time_limit: Duration,
+}
+
+impl Point {
+    /// Stable identity used for resume and filters, e.g. `edge-1c/gil/micro/fixed/32/0`.
+    pub fn key(&self) -> PointKey {
+        PointKey {
+            device: self.device.name.clone(),
+            runtime: self.runtime_name.clone(),
+            workload: self.workload.name.clone(),
+            strategy: self.strategy.name().to_string(),
+            threads: self.threads,
+            rep: self.rep,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PointKey {
+    pub device: String,
+    pub runtime: String,
+    pub workload: String,
+    pub strategy: String,
+    pub threads: u32,
+    pub rep: u32,
+}
+
+impl std::fmt::Display for PointKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}/{}/{}",
+            self.device, self.runtime, self.workload, self.strategy, self.threads, self.rep
+        )
+    }
+}
+
+/// The expanded list of points, in run order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub points: Vec<Point>,
+}
