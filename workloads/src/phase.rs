@@ -101,14 +101,31 @@ impl From<Range> for [f64; 2] {
 
 impl<'de> Deserialize<'de> for Range {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let [low, high] = <[NonNeg; 2]>::deserialize(d)?;
-        if low.0 > high.0 {
-            return Err(serde::de::Error::custom(format!(
-                "expected [low, high] with low <= high, got [{}, {}]",
-                low.0, high.0
-            )));
+        // A visitor rather than deserialise-then-check, so that the error is raised while
+        // the array is being read and carries the array's position.
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Range;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("[low, high] with 0 <= low <= high")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Range, A::Error> {
+                use serde::de::Error;
+                let low: NonNeg = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let high: NonNeg = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                if seq.next_element::<NonNeg>()?.is_some() {
+                    return Err(A::Error::invalid_length(3, &self));
+                }
+                if low.0 > high.0 {
+                    return Err(A::Error::custom(format!(
+                        "expected [low, high] with low <= high, got [{}, {}]",
+                        low.0, high.0
+                    )));
+                }
+                Ok(Range { low: low.0, high: high.0 })
+            }
         }
-        Ok(Range { low: low.0, high: high.0 })
+        d.deserialize_seq(V)
     }
 }
 

@@ -89,7 +89,7 @@ fn micros(d: Duration) -> u64 {
 
 /// Quantile of a microsecond histogram, in milliseconds.
 pub fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
-    (h.len() > 0).then(|| h.value_at_quantile(q) as f64 / 1000.0)
+    (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
 }
 
 #[cfg(test)]

@@ -147,6 +147,6 @@ mod tests {
         assert_eq!((l.max_threads, l.max_tps), (64, 300.0));
         assert!((l.loss_pct - 25.0).abs() < 1e-9);
         assert_eq!((l.points_ok, l.points_failed), (3, 1));
-        assert!(table(&[l.clone()]).contains("| 8 | 400 |"));
+        assert!(table(std::slice::from_ref(l)).contains("| 8 | 400 |"));
     }
 }

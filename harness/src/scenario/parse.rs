@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 
 use self::raw::{
-    IncludedFile, MainFile, NameList, Named, RawArrival, RawDevice, RawRuntime, RawSweep,
-    RawTasks, RawThreads, RawWorkload, RuntimeKind,
+    IncludedFile, MainFile, NameList, Named, RawArrival, RawDevice, RawRuntime, RawSweep, RawTasks,
+    RawThreads, RawWorkload, RuntimeKind,
 };
 use super::model::{
     Arrival, Device, RuntimeSpec, Scenario, StrategySpec, Sweep, TaskBudget, Workload,
@@ -29,7 +29,12 @@ const DEFAULT_ARRIVAL: Arrival = Arrival::Batch;
 /// Runtimes every scenario has without defining them.
 pub(super) fn builtin_runtimes() -> [(&'static str, RuntimeSpec); 2] {
     [
-        ("gil", RuntimeSpec::Gil { switch_interval_us: RuntimeSpec::DEFAULT_SWITCH_INTERVAL_US }),
+        (
+            "gil",
+            RuntimeSpec::Gil {
+                switch_interval_us: RuntimeSpec::DEFAULT_SWITCH_INTERVAL_US,
+            },
+        ),
         ("free-threaded", RuntimeSpec::FreeThreaded),
     ]
 }
@@ -38,7 +43,12 @@ pub(super) fn builtin_runtimes() -> [(&'static str, RuntimeSpec); 2] {
 pub enum ScenarioError {
     /// Something wrong at a place in a scenario file (the main file or an included one).
     #[error("{file}:{line}:{column}: {message}", file = file.display())]
-    At { file: PathBuf, line: usize, column: usize, message: String },
+    At {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// The main file could not be read.
     #[error("{file}: {message}", file = file.display())]
     File { file: PathBuf, message: String },
@@ -66,7 +76,10 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
             if n.get_ref().trim().is_empty() || n.get_ref().contains(['/', '\\']) {
                 return Err(src.at(
                     n.span(),
-                    format!("name: expected a non-empty name without '/', got {:?}", n.get_ref()),
+                    format!(
+                        "name: expected a non-empty name without '/', got {:?}",
+                        n.get_ref()
+                    ),
                 ));
             }
             n.get_ref().clone()
@@ -85,7 +98,18 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     };
     let sweep = loader.sweep(&src, raw_sweep)?;
 
-    let Loader { sources, devices, runtimes, workloads, .. } = loader;
+    let Loader {
+        sources,
+        devices,
+        runtimes,
+        workloads,
+        ..
+    } = loader;
+    let runtimes = builtin_runtimes()
+        .into_iter()
+        .map(|(n, spec)| (n.to_string(), spec))
+        .chain(runtimes.into_iter().map(|(k, (v, _))| (k, v)))
+        .collect();
     Ok(Scenario {
         name,
         path: path.to_path_buf(),
@@ -96,7 +120,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         tasks: main.tasks.map_or(DEFAULT_TASKS, tasks),
         arrival: main.arrival.map_or(DEFAULT_ARRIVAL, arrival),
         devices: devices.into_iter().map(|(k, (v, _))| (k, v)).collect(),
-        runtimes: runtimes.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+        runtimes,
         workloads: workloads.into_iter().map(|(k, (v, _))| (k, v)).collect(),
         sweep,
     })
@@ -111,12 +135,21 @@ struct Source<'a> {
 impl Source<'_> {
     fn loc(&self, span: Range<usize>) -> Loc {
         let (line, column) = position(self.text, span.start);
-        Loc { file: self.path.to_path_buf(), line, column }
+        Loc {
+            file: self.path.to_path_buf(),
+            line,
+            column,
+        }
     }
 
     fn at(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
         let Loc { file, line, column } = self.loc(span);
-        ScenarioError::At { file, line, column, message: message.into() }
+        ScenarioError::At {
+            file,
+            line,
+            column,
+            message: message.into(),
+        }
     }
 
     fn parse<T: DeserializeOwned>(&self, included: bool) -> Result<T, ScenarioError> {
@@ -141,7 +174,10 @@ fn position(text: &str, offset: usize) -> (usize, usize) {
     }
     let before = &text[..offset];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
 }
 
 /// A place in a file, for messages that name a second place.
@@ -194,16 +230,16 @@ impl Loader {
                     .map(|(_, p)| p.display().to_string())
                     .chain(std::iter::once(shown.display().to_string()))
                     .collect();
-                return Err(src.at(
-                    inc.span(),
-                    format!("include cycle: {}", chain.join(" -> ")),
-                ));
+                return Err(src.at(inc.span(), format!("include cycle: {}", chain.join(" -> "))));
             }
             if !self.loaded.insert(canonical.clone()) {
                 continue;
             }
             let text = std::fs::read_to_string(&shown).map_err(unreadable)?;
-            let child = Source { path: &shown, text: &text };
+            let child = Source {
+                path: &shown,
+                text: &text,
+            };
             let file: IncludedFile = child.parse(true)?;
             self.sources.push((shown.clone(), text.clone()));
             self.stack.push((canonical, shown.clone()));
@@ -279,10 +315,27 @@ impl Loader {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let devices = names(src, "devices", "device", &raw.devices, self.devices.keys().map(String::as_str))?;
-        let runtimes = names(src, "runtimes", "runtime", &raw.runtimes, runtime_names.into_iter())?;
-        let workloads =
-            names(src, "workloads", "workload", &raw.workloads, self.workloads.keys().map(String::as_str))?;
+        let devices = names(
+            src,
+            "devices",
+            "device",
+            &raw.devices,
+            self.devices.keys().map(String::as_str),
+        )?;
+        let runtimes = names(
+            src,
+            "runtimes",
+            "runtime",
+            &raw.runtimes,
+            runtime_names.into_iter(),
+        )?;
+        let workloads = names(
+            src,
+            "workloads",
+            "workload",
+            &raw.workloads,
+            self.workloads.keys().map(String::as_str),
+        )?;
 
         let strategies = match raw.strategies {
             None => vec![StrategySpec::Fixed],
@@ -308,7 +361,13 @@ impl Loader {
         };
 
         let threads = threads(src, raw.threads)?;
-        Ok(Sweep { devices, runtimes, workloads, strategies, threads })
+        Ok(Sweep {
+            devices,
+            runtimes,
+            workloads,
+            strategies,
+            threads,
+        })
     }
 }
 
@@ -321,7 +380,11 @@ fn check_new<T>(
     defined: &BTreeMap<String, (T, Loc)>,
 ) -> Result<Loc, ScenarioError> {
     let n = name.get_ref();
-    if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+    if n.is_empty()
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
         return Err(src.at(
             name.span(),
             format!("{what} name {n:?}: expected letters, digits, '-', '_' or '.' only"),
@@ -378,7 +441,9 @@ fn tasks(raw: RawTasks) -> TaskBudget {
 fn arrival(raw: RawArrival) -> Arrival {
     match raw {
         RawArrival::Batch => Arrival::Batch,
-        RawArrival::Poisson { rate_tps } => Arrival::Poisson { rate_tps: rate_tps.0 },
+        RawArrival::Poisson { rate_tps } => Arrival::Poisson {
+            rate_tps: rate_tps.0,
+        },
     }
 }
 
@@ -392,13 +457,20 @@ fn names<'a>(
 ) -> Result<Vec<String>, ScenarioError> {
     let defined: Vec<&str> = defined.collect();
     if list.get_ref().is_empty() {
-        return Err(src.at(list.span(), format!("sweep.{key}: expected at least one {what}")));
+        return Err(src.at(
+            list.span(),
+            format!("sweep.{key}: expected at least one {what}"),
+        ));
     }
     let mut out: Vec<String> = Vec::new();
     for item in list.get_ref() {
         let n = item.get_ref();
         if !defined.contains(&n.as_str()) {
-            let known = if defined.is_empty() { "none".to_string() } else { defined.join(", ") };
+            let known = if defined.is_empty() {
+                "none".to_string()
+            } else {
+                defined.join(", ")
+            };
             return Err(src.at(
                 item.span(),
                 format!("sweep.{key}: no {what} named {n:?} (defined: {known})"),
@@ -449,7 +521,735 @@ fn threads(src: &Source, raw: Spanned<RawThreads>) -> Result<Vec<u32>, ScenarioE
                     format!("sweep.threads: expected pow2 = [from, to] with from <= to, got [{lo}, {hi}]"),
                 ));
             }
-            Ok(std::iter::successors(Some(lo), |n| n.checked_mul(2)).take_while(|n| *n <= hi).collect())
+            Ok(std::iter::successors(Some(lo), |n| n.checked_mul(2))
+                .take_while(|n| *n <= hi)
+                .collect())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workloads::{Kernel, Latency, NonNeg, Phase, Work};
+
+    /// A temporary folder of scenario files.
+    struct Files(tempfile::TempDir);
+
+    impl Files {
+        fn new() -> Files {
+            Files(tempfile::tempdir().expect("temp dir"))
+        }
+
+        fn write(&self, name: &str, text: &str) -> PathBuf {
+            let path = self.0.path().join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("mkdir");
+            }
+            std::fs::write(&path, text).expect("write");
+            path
+        }
+
+        /// The error of loading `name`, with the folder prefix removed from paths.
+        fn err(&self, name: &str) -> String {
+            let prefix = format!("{}/", self.0.path().display());
+            match load(&self.0.path().join(name)) {
+                Ok(_) => panic!("expected an error loading {name}"),
+                Err(e) => e.to_string().replace(&prefix, ""),
+            }
+        }
+    }
+
+    /// The error of loading `text` as `main.toml`.
+    fn err(text: &str) -> String {
+        let f = Files::new();
+        f.write("main.toml", text);
+        f.err("main.toml")
+    }
+
+    const SWEEP: &str = r#"
+[devices.d]
+cpus = 1
+
+[workloads.w]
+phases = [{ cpu = { kernel = "arith", work_us = 10 } }]
+
+[sweep]
+devices = ["d"]
+runtimes = ["gil"]
+workloads = ["w"]
+threads = [1]
+"#;
+
+    const MAIN: &str = r#"include = ["devices/edge.toml", "workloads/paper.toml"]
+seed = 42
+repetitions = 2
+time_limit_s = 60
+tasks = { count = 3000 }
+
+[runtimes.gil-1ms]
+kind = "gil"
+switch_interval_ms = 1.0
+
+[runtimes.nogil]
+kind = "free-threaded"
+
+[workloads.micro]
+description = "a bit of everything"
+phases = [
+  { cpu = { kernel = "arith", work_us = 25 } },
+  { io = { fixed_ms = 0.1 } },
+  { io = { uniform_ms = [5, 15] } },
+  { io = { lognormal = { median_ms = 30, sigma = 0.8 } } },
+  { native = { kernel = "matmul", work_us = 3000 } },
+  { alloc = { mb = 64 } },
+]
+tasks = { duration_s = 2 }
+arrival = { poisson = { rate_tps = 200 } }
+
+[sweep]
+devices = ["edge-1c", "edge-2c"]
+runtimes = ["gil", "free-threaded", "gil-1ms"]
+workloads = ["micro", "paper"]
+strategies = ["fixed"]
+threads = { pow2 = [1, 2048] }
+"#;
+
+    const EDGE: &str = r#"[devices.edge-1c]
+cpus = 1
+memory_mb = 512
+
+[devices.edge-2c]
+cpus = 2
+cpu_quota = 1.5
+"#;
+
+    const PAPER: &str = r#"[workloads.paper]
+phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 } }]
+"#;
+
+    fn full() -> (Files, Scenario) {
+        let f = Files::new();
+        let main = f.write("quick.toml", MAIN);
+        f.write("devices/edge.toml", EDGE);
+        f.write("workloads/paper.toml", PAPER);
+        let sc = load(&main).unwrap_or_else(|e| panic!("{e}"));
+        (f, sc)
+    }
+
+    #[test]
+    fn full_scenario_round_trip() {
+        let (f, sc) = full();
+        assert_eq!(sc.name, "quick");
+        assert_eq!(sc.path, f.0.path().join("quick.toml"));
+        assert_eq!(sc.seed, 42);
+        assert_eq!(sc.repetitions, 2);
+        assert_eq!(sc.time_limit, Duration::from_secs(60));
+        assert_eq!(sc.tasks, TaskBudget::Count(3000));
+        assert_eq!(sc.arrival, Arrival::Batch);
+
+        let files: Vec<PathBuf> = sc.sources.iter().map(|(p, _)| p.clone()).collect();
+        assert_eq!(
+            files,
+            vec![
+                f.0.path().join("quick.toml"),
+                f.0.path().join("devices/edge.toml"),
+                f.0.path().join("workloads/paper.toml"),
+            ]
+        );
+        assert_eq!(sc.sources[1].1, EDGE);
+
+        assert_eq!(
+            sc.devices["edge-1c"],
+            Device {
+                name: "edge-1c".into(),
+                cpus: 1,
+                memory_mb: Some(512),
+                cpu_quota: None
+            }
+        );
+        assert_eq!(
+            sc.devices["edge-2c"],
+            Device {
+                name: "edge-2c".into(),
+                cpus: 2,
+                memory_mb: None,
+                cpu_quota: Some(1.5)
+            }
+        );
+
+        assert_eq!(sc.runtimes.len(), 4);
+        assert_eq!(
+            sc.runtimes["gil"],
+            RuntimeSpec::Gil {
+                switch_interval_us: 5000
+            }
+        );
+        assert_eq!(sc.runtimes["free-threaded"], RuntimeSpec::FreeThreaded);
+        assert_eq!(
+            sc.runtimes["gil-1ms"],
+            RuntimeSpec::Gil {
+                switch_interval_us: 1000
+            }
+        );
+        assert_eq!(sc.runtimes["nogil"], RuntimeSpec::FreeThreaded);
+
+        let micro = &sc.workloads["micro"];
+        assert_eq!(micro.description.as_deref(), Some("a bit of everything"));
+        assert_eq!(micro.phases.len(), 6);
+        assert_eq!(
+            micro.phases[0],
+            Phase::Cpu(Work {
+                kernel: Kernel::Arith,
+                work_us: NonNeg(25.0)
+            })
+        );
+        assert_eq!(micro.phases[1], Phase::Io(Latency::FixedMs(NonNeg(0.1))));
+        assert_eq!(
+            micro.tasks,
+            Some(TaskBudget::Duration(Duration::from_secs(2)))
+        );
+        assert_eq!(micro.arrival, Some(Arrival::Poisson { rate_tps: 200.0 }));
+        let paper = &sc.workloads["paper"];
+        assert_eq!(paper.tasks, None);
+        assert_eq!(paper.arrival, None);
+        assert_eq!(paper.description, None);
+
+        assert_eq!(sc.sweep.devices, ["edge-1c", "edge-2c"]);
+        assert_eq!(sc.sweep.runtimes, ["gil", "free-threaded", "gil-1ms"]);
+        assert_eq!(sc.sweep.workloads, ["micro", "paper"]);
+        assert_eq!(sc.sweep.strategies, [StrategySpec::Fixed]);
+        assert_eq!(
+            sc.sweep.threads,
+            [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]
+        );
+    }
+
+    #[test]
+    fn defaults_and_explicit_thread_list() {
+        let f = Files::new();
+        let main = f.write(
+            "dir/my-scenario.toml",
+            &SWEEP.replace("threads = [1]", "threads = [32, 1, 4]"),
+        );
+        let sc = load(&main).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sc.name, "my-scenario");
+        assert_eq!(sc.seed, 1);
+        assert_eq!(sc.repetitions, 1);
+        assert_eq!(sc.time_limit, Duration::from_secs(120));
+        assert_eq!(sc.tasks, TaskBudget::Count(1000));
+        assert_eq!(sc.arrival, Arrival::Batch);
+        assert_eq!(sc.sweep.strategies, [StrategySpec::Fixed]);
+        assert_eq!(sc.sweep.threads, [32, 1, 4]);
+        assert_eq!(sc.runtimes.len(), 2);
+        assert_eq!(sc.sources.len(), 1);
+
+        let named = f.write("named.toml", &format!("name = \"paper-fig3\"\n{SWEEP}"));
+        assert_eq!(
+            load(&named).map(|s| s.name).ok().as_deref(),
+            Some("paper-fig3")
+        );
+    }
+
+    #[test]
+    fn pow2_single_point_range() {
+        let f = Files::new();
+        let main = f.write(
+            "m.toml",
+            &SWEEP.replace("threads = [1]", "threads = { pow2 = [64, 64] }"),
+        );
+        assert_eq!(load(&main).map(|s| s.sweep.threads).ok(), Some(vec![64]));
+    }
+
+    #[test]
+    fn missing_main_file_is_a_file_error() {
+        let f = Files::new();
+        let path = f.0.path().join("absent.toml");
+        match load(&path) {
+            Err(ScenarioError::File { file, message }) => {
+                assert_eq!(file, path);
+                assert!(message.contains("No such file"), "{message}");
+            }
+            other => panic!("expected a File error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn toml_syntax_error() {
+        assert_eq!(
+            err("seed = 1\nname = quick\n"),
+            "main.toml:2:8: string values must be quoted, expected literal string"
+        );
+        let dup = err("[devices.a]\ncpus = 1\n\n[devices.a]\ncpus = 2\n");
+        assert!(dup.starts_with("main.toml:4:"), "{dup}");
+        assert!(dup.contains("duplicate"), "{dup}");
+    }
+
+    #[test]
+    fn unknown_keys() {
+        assert!(err("seed = 1\nsed = 2\n").starts_with(
+            "main.toml:2:1: unknown field `sed`, expected one of `name`, `include`, `seed`,"
+        ));
+        assert_eq!(
+            err("[devices.a]\ncpus = 1\nram_mb = 2\n"),
+            "main.toml:3:1: unknown field `ram_mb`, expected one of `cpus`, `memory_mb`, `cpu_quota`"
+        );
+        assert_eq!(
+            err("[workloads.w]\nphases = [{ cpu = { kernel = \"arith\", work = 1 } }]\n"),
+            "main.toml:2:39: unknown field `work`, expected `kernel` or `work_us`"
+        );
+        assert_eq!(
+            err("[runtimes.r]\nkind = \"gil\"\nswitch_ms = 1\n"),
+            "main.toml:3:1: unknown field `switch_ms`, expected `kind` or `switch_interval_ms`"
+        );
+        assert_eq!(
+            err("tasks = { seconds = 3 }\n"),
+            "main.toml:1:11: unknown field `seconds`, expected `count` or `duration_s`"
+        );
+        assert_eq!(
+            err("arrival = { poisson = { rate = 1 } }\n"),
+            "main.toml:1:25: unknown field `rate`, expected `rate_tps`"
+        );
+        let sweep = SWEEP.replace("threads = [1]", "threads = [1]\nthread = [2]");
+        assert!(err(&sweep).starts_with("main.toml:13:1: unknown field `thread`, expected one of"));
+        assert_eq!(
+            err(&SWEEP.replace("threads = [1]", "threads = { pow = [1, 8] }")),
+            "main.toml:12:13: unknown field `pow`, expected `pow2`"
+        );
+    }
+
+    #[test]
+    fn wrong_types() {
+        assert_eq!(
+            err("seed = \"x\"\n"),
+            "main.toml:1:8: invalid type: string \"x\", expected a non-negative integer"
+        );
+        assert_eq!(
+            err("[devices.a]\ncpus = 1.5\n"),
+            "main.toml:2:8: invalid type: floating point `1.5`, expected a positive integer"
+        );
+        assert_eq!(
+            err("tasks = 5\n"),
+            "main.toml:1:9: invalid type: integer `5`, expected { count = N } or { duration_s = S }"
+        );
+        assert_eq!(
+            err("arrival = \"bursty\"\n"),
+            "main.toml:1:11: unknown arrival \"bursty\", expected \"batch\" or { poisson = { rate_tps = R } }"
+        );
+        assert_eq!(
+            err("devices = [\"a\"]\n"),
+            "main.toml:1:11: invalid type: sequence, expected a table of named definitions, such as [devices.edge-1c]"
+        );
+        assert_eq!(
+            err("tasks = { count = 3, duration_s = 3 }\n"),
+            "main.toml:1:9: expected { count = N } or { duration_s = S }, not both"
+        );
+    }
+
+    #[test]
+    fn negative_and_zero_values() {
+        assert_eq!(
+            err("[devices.a]\ncpus = -1\n"),
+            "main.toml:2:8: expected an integer >= 1, got -1"
+        );
+        assert_eq!(
+            err("[devices.a]\ncpus = 0\n"),
+            "main.toml:2:8: expected an integer >= 1, got 0"
+        );
+        assert_eq!(
+            err("[devices.a]\ncpus = 1\ncpu_quota = 0\n"),
+            "main.toml:3:13: expected a number > 0, got 0"
+        );
+        assert_eq!(
+            err("repetitions = 0\n"),
+            "main.toml:1:15: expected an integer >= 1, got 0"
+        );
+        assert_eq!(
+            err("time_limit_s = -5\n"),
+            "main.toml:1:16: expected a number > 0, got -5"
+        );
+        assert_eq!(
+            err("tasks = { count = 0 }\n"),
+            "main.toml:1:19: expected an integer >= 1, got 0"
+        );
+        assert_eq!(
+            err("tasks = { duration_s = 0.0 }\n"),
+            "main.toml:1:24: expected a number > 0, got 0"
+        );
+        assert_eq!(
+            err("arrival = { poisson = { rate_tps = -1 } }\n"),
+            "main.toml:1:36: expected a number > 0, got -1"
+        );
+        assert_eq!(
+            err("[runtimes.r]\nkind = \"gil\"\nswitch_interval_ms = 0\n"),
+            "main.toml:3:22: expected a number > 0, got 0"
+        );
+        assert_eq!(
+            err("[workloads.w]\nphases = [{ alloc = { mb = -64 } }]\n"),
+            "main.toml:2:28: expected a non-negative number, got -64"
+        );
+        assert_eq!(
+            err("[workloads.w]\nphases = [\n  { native = { kernel = \"matmul\", work_us = -3 } },\n]\n"),
+            "main.toml:3:45: expected a non-negative number, got -3"
+        );
+    }
+
+    #[test]
+    fn unknown_kernel() {
+        assert_eq!(
+            err("[workloads.w]\nphases = [{ cpu = { kernel = \"foo\", work_us = 1 } }]\n"),
+            "main.toml:2:30: unknown variant `foo`, expected one of `arith`, `json`, `matmul`"
+        );
+    }
+
+    #[test]
+    fn unknown_phase_kind() {
+        assert_eq!(
+            err("[workloads.w]\nphases = [\n  { io = { fixed_ms = 1 } },\n  { gpu = { work_us = 1 } },\n]\n"),
+            "main.toml:4:5: unknown variant `gpu`, expected one of `cpu`, `io`, `native`, `alloc`"
+        );
+    }
+
+    #[test]
+    fn bad_latency() {
+        assert_eq!(
+            err("[workloads.w]\nphases = [{ io = { uniform_ms = [15, 5] } }]\n"),
+            "main.toml:2:18: expected [low, high] with low <= high, got [15, 5]"
+        );
+        assert_eq!(
+            err("[workloads.w]\nphases = [{ io = { normal_ms = 5 } }]\n"),
+            "main.toml:2:20: unknown variant `normal_ms`, expected one of `fixed_ms`, `uniform_ms`, `lognormal`"
+        );
+        assert_eq!(
+            err("[workloads.w]\nphases = [{ io = { lognormal = { median_ms = 30, sigma = -1 } } }]\n"),
+            "main.toml:2:58: expected a non-negative number, got -1"
+        );
+    }
+
+    #[test]
+    fn missing_required_keys_point_at_the_table() {
+        assert_eq!(
+            err("seed = 3\n\n[devices.a]\nmemory_mb = 64\n"),
+            "main.toml:3:1: missing field `cpus`"
+        );
+        assert_eq!(
+            err("[workloads.w]\ndescription = \"no phases\"\n"),
+            "main.toml:1:1: missing field `phases`"
+        );
+        assert_eq!(
+            err("[workloads.w]\nphases = [{ cpu = { kernel = \"arith\" } }]\n"),
+            "main.toml:2:19: missing field `work_us`"
+        );
+        assert_eq!(
+            err("[runtimes.r]\nswitch_interval_ms = 2\n"),
+            "main.toml:1:1: missing field `kind`"
+        );
+        assert_eq!(
+            err("seed = 3\n\n[sweep]\ndevices = [\"d\"]\n"),
+            "main.toml:3:1: missing field `runtimes`"
+        );
+        assert_eq!(
+            err("seed = 3\n"),
+            "main.toml:1:1: missing table [sweep] (it says what to run: devices, runtimes, workloads and threads)"
+        );
+    }
+
+    #[test]
+    fn empty_phase_list() {
+        assert_eq!(
+            err("[workloads.w]\nphases = []\n"),
+            "main.toml:2:10: workload \"w\": expected at least one phase, e.g. [{ cpu = { kernel = \"arith\", work_us = 25 } }]"
+        );
+    }
+
+    #[test]
+    fn runtime_checks() {
+        assert_eq!(
+            err("[runtimes.ft]\nkind = \"free-threaded\"\nswitch_interval_ms = 1\n"),
+            "main.toml:3:22: switch_interval_ms applies only to kind = \"gil\" (a free-threaded runtime has no lock)"
+        );
+        assert_eq!(
+            err("[runtimes.r]\nkind = \"gill\"\n"),
+            "main.toml:2:8: unknown variant `gill`, expected `gil` or `free-threaded`"
+        );
+        assert_eq!(
+            err("[runtimes.gil]\nkind = \"gil\"\nswitch_interval_ms = 1\n"),
+            "main.toml:1:11: runtime \"gil\" is built in and cannot be redefined; pick another name (e.g. \"gil-custom\")"
+        );
+        assert_eq!(
+            err("[runtimes.r]\nkind = \"gil\"\nswitch_interval_ms = 0.0001\n"),
+            "main.toml:3:22: expected a switch interval of at least 0.001 ms (1 us), got 0.0001"
+        );
+    }
+
+    #[test]
+    fn bad_names() {
+        assert_eq!(
+            err("[devices.\"a/b\"]\ncpus = 1\n"),
+            "main.toml:1:10: device name \"a/b\": expected letters, digits, '-', '_' or '.' only"
+        );
+        assert_eq!(
+            err(&format!("name = \"\"\n{SWEEP}")),
+            "main.toml:1:8: name: expected a non-empty name without '/', got \"\""
+        );
+    }
+
+    #[test]
+    fn sweep_references_point_at_the_string() {
+        let text = SWEEP.replace("devices = [\"d\"]", "devices = [\"d\", \"edge-9c\"]");
+        assert_eq!(
+            err(&text),
+            "main.toml:9:17: sweep.devices: no device named \"edge-9c\" (defined: d)"
+        );
+        let text = SWEEP.replace("runtimes = [\"gil\"]", "runtimes = [\"gil\", \"pypy\"]");
+        assert_eq!(
+            err(&text),
+            "main.toml:10:20: sweep.runtimes: no runtime named \"pypy\" (defined: free-threaded, gil)"
+        );
+        let text = SWEEP.replace("workloads = [\"w\"]", "workloads = [\n  \"x\",\n]");
+        assert_eq!(
+            err(&text),
+            "main.toml:12:3: sweep.workloads: no workload named \"x\" (defined: w)"
+        );
+        let text = SWEEP.replace("[devices.d]\ncpus = 1\n", "");
+        assert_eq!(
+            err(&text),
+            "main.toml:7:12: sweep.devices: no device named \"d\" (defined: none)"
+        );
+        let text = SWEEP.replace("devices = [\"d\"]", "devices = [\"d\", \"d\"]");
+        assert_eq!(
+            err(&text),
+            "main.toml:9:17: sweep.devices: \"d\" is listed twice"
+        );
+        let text = SWEEP.replace("workloads = [\"w\"]", "workloads = []");
+        assert_eq!(
+            err(&text),
+            "main.toml:11:13: sweep.workloads: expected at least one workload"
+        );
+        let text = SWEEP.replace(
+            "threads = [1]",
+            "threads = [1]\nstrategies = [\"adaptive\"]",
+        );
+        assert_eq!(
+            err(&text),
+            "main.toml:13:15: unknown variant `adaptive`, expected `fixed`"
+        );
+        let text = SWEEP.replace(
+            "threads = [1]",
+            "threads = [1]\nstrategies = [\"fixed\", \"fixed\"]",
+        );
+        assert_eq!(
+            err(&text),
+            "main.toml:13:24: sweep.strategies: \"fixed\" is listed twice"
+        );
+    }
+
+    #[test]
+    fn bad_threads() {
+        let with = |spec: &str| err(&SWEEP.replace("threads = [1]", &format!("threads = {spec}")));
+        assert_eq!(
+            with("{ pow2 = [1, 3000] }"),
+            "main.toml:12:24: expected a power of two in 1..=4096 (1, 2, 4, ..., 4096), got 3000"
+        );
+        assert_eq!(
+            with("{ pow2 = [1, 8192] }"),
+            "main.toml:12:24: expected a power of two in 1..=4096 (1, 2, 4, ..., 4096), got 8192"
+        );
+        assert_eq!(
+            with("{ pow2 = [64, 8] }"),
+            "main.toml:12:20: sweep.threads: expected pow2 = [from, to] with from <= to, got [64, 8]"
+        );
+        assert_eq!(
+            with("{ pow2 = [1, 2, 4] }"),
+            "main.toml:12:20: sweep.threads: expected pow2 = [from, to] (two powers of two), got 3 values"
+        );
+        assert_eq!(
+            with("[1, 4, 5000]"),
+            "main.toml:12:18: expected a thread count in 1..=4096, got 5000"
+        );
+        assert_eq!(
+            with("[1, 0]"),
+            "main.toml:12:15: expected a thread count in 1..=4096, got 0"
+        );
+        assert_eq!(
+            with("[1, 4, 1]"),
+            "main.toml:12:18: sweep.threads: 1 is listed twice"
+        );
+        assert_eq!(
+            with("[]"),
+            "main.toml:12:11: sweep.threads: expected at least one thread count, e.g. [1, 4, 32]"
+        );
+        assert_eq!(
+            with("\"many\""),
+            "main.toml:12:11: invalid type: string \"many\", expected a list of thread counts such as [1, 4, 32], or { pow2 = [from, to] }"
+        );
+    }
+
+    #[test]
+    fn include_of_a_missing_file_points_at_the_string() {
+        let f = Files::new();
+        f.write(
+            "main.toml",
+            &format!("include = [\"devices/here.toml\", \"devices/gone.toml\"]\n{SWEEP}"),
+        );
+        f.write("devices/here.toml", "");
+        let e = f.err("main.toml");
+        assert!(
+            e.starts_with(
+                "main.toml:1:33: cannot read included file \"devices/gone.toml\" (devices/gone.toml): "
+            ),
+            "{e}"
+        );
+        assert!(e.contains("No such file"), "{e}");
+    }
+
+    #[test]
+    fn errors_in_an_included_file_name_that_file() {
+        let f = Files::new();
+        f.write(
+            "main.toml",
+            &format!("include = [\"devices/edge.toml\"]\n{SWEEP}"),
+        );
+        f.write(
+            "devices/edge.toml",
+            "[devices.e]\ncpus = 1\n\n[devices.f]\ncpus = -2\n",
+        );
+        assert_eq!(
+            f.err("main.toml"),
+            "devices/edge.toml:5:8: expected an integer >= 1, got -2"
+        );
+
+        // Nested include: the innermost file is named.
+        f.write("devices/edge.toml", "include = [\"more/kernels.toml\"]\n");
+        f.write(
+            "devices/more/kernels.toml",
+            "[workloads.k]\nphases = [{ cpu = { kernel = \"fft\", work_us = 1 } }]\n",
+        );
+        assert_eq!(
+            f.err("main.toml"),
+            "devices/more/kernels.toml:2:30: unknown variant `fft`, expected one of `arith`, `json`, `matmul`"
+        );
+
+        // A syntax error in an included file.
+        f.write("devices/edge.toml", "[devices.e\ncpus = 1\n");
+        assert!(
+            f.err("main.toml").starts_with("devices/edge.toml:1:"),
+            "{}",
+            f.err("main.toml")
+        );
+    }
+
+    #[test]
+    fn included_files_hold_definitions_only() {
+        let f = Files::new();
+        f.write("main.toml", &format!("include = [\"inc.toml\"]\n{SWEEP}"));
+        f.write(
+            "inc.toml",
+            "[devices.e]\ncpus = 1\n\n[sweep]\ndevices = [\"e\"]\n",
+        );
+        assert_eq!(
+            f.err("main.toml"),
+            "inc.toml:4:2: unknown field `sweep`, expected one of `include`, `devices`, `runtimes`, \
+             `workloads` (an included file may only hold include, [devices.*], [runtimes.*] and \
+             [workloads.*]; [sweep] and settings belong in the main file)"
+        );
+        f.write("inc.toml", "seed = 4\n");
+        assert!(f
+            .err("main.toml")
+            .starts_with("inc.toml:1:1: unknown field `seed`"));
+    }
+
+    #[test]
+    fn include_cycles_are_detected() {
+        let f = Files::new();
+        f.write("main.toml", &format!("include = [\"a.toml\"]\n{SWEEP}"));
+        f.write("a.toml", "include = [\"sub/b.toml\"]\n");
+        f.write("sub/b.toml", "include = [\"../a.toml\"]\n");
+        assert_eq!(
+            f.err("main.toml"),
+            "sub/b.toml:1:12: include cycle: a.toml -> sub/b.toml -> sub/../a.toml"
+        );
+        f.write("sub/b.toml", "include = [\"../main.toml\"]\n");
+        assert_eq!(
+            f.err("main.toml"),
+            "sub/b.toml:1:12: include cycle: main.toml -> a.toml -> sub/b.toml -> sub/../main.toml"
+        );
+        f.write("a.toml", "include = [\"a.toml\"]\n");
+        assert_eq!(
+            f.err("main.toml"),
+            "a.toml:1:12: include cycle: a.toml -> a.toml"
+        );
+    }
+
+    #[test]
+    fn a_file_included_twice_is_read_once() {
+        let f = Files::new();
+        let main = f.write(
+            "main.toml",
+            &format!(
+                "include = [\"a.toml\", \"b.toml\"]\n{}",
+                SWEEP.replace("\"d\"]", "\"d\", \"common\"]")
+            ),
+        );
+        f.write("a.toml", "include = [\"common.toml\"]\n");
+        f.write("b.toml", "include = [\"common.toml\"]\n");
+        f.write("common.toml", "[devices.common]\ncpus = 4\n");
+        let sc = load(&main).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sc.sources.len(), 4);
+        assert_eq!(sc.devices["common"].cpus, 4);
+    }
+
+    #[test]
+    fn a_name_defined_twice_names_both_places() {
+        let f = Files::new();
+        f.write(
+            "main.toml",
+            &format!("include = [\"devices/a.toml\", \"devices/b.toml\"]\n{SWEEP}"),
+        );
+        f.write("devices/a.toml", "[devices.edge]\ncpus = 1\n");
+        f.write(
+            "devices/b.toml",
+            "# the same again\n[devices.edge]\ncpus = 2\n",
+        );
+        assert_eq!(
+            f.err("main.toml"),
+            "devices/b.toml:2:10: device \"edge\" is defined twice: first at devices/a.toml:1:10, again here"
+        );
+        // Between an included file and the main file (the main file's own come last).
+        f.write("devices/b.toml", "");
+        f.write(
+            "devices/a.toml",
+            "[workloads.w]\nphases = [{ io = { fixed_ms = 1 } }]\n",
+        );
+        assert_eq!(
+            f.err("main.toml"),
+            "main.toml:6:12: workload \"w\" is defined twice: first at devices/a.toml:1:12, again here"
+        );
+    }
+
+    #[test]
+    fn no_panic_on_any_prefix() {
+        let f = Files::new();
+        f.write("devices/edge.toml", EDGE);
+        f.write("workloads/paper.toml", PAPER);
+        let mut ends: Vec<usize> = MAIN.char_indices().map(|(i, _)| i).collect();
+        ends.push(MAIN.len());
+        for end in ends {
+            let path = f.write("quick.toml", &MAIN[..end]);
+            match load(&path) {
+                Ok(sc) => assert!(end >= MAIN.trim_end().len(), "{end}: {:?}", sc.name),
+                Err(ScenarioError::At { line, column, .. }) => assert!(line >= 1 && column >= 1),
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn positions_are_one_based_characters() {
+        assert_eq!(position("", 0), (1, 1));
+        assert_eq!(position("ab\ncd", 3), (2, 1));
+        assert_eq!(position("ab\ncd", 4), (2, 2));
+        assert_eq!(position("é = x", 4), (1, 4));
+        assert_eq!(position("ab", 99), (1, 3));
     }
 }

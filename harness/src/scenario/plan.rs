@@ -24,8 +24,10 @@ impl Scenario {
         let mut points = Vec::new();
         let sw = &self.sweep;
         for device in sw.devices.iter().filter_map(|d| self.devices.get(d)) {
-            for (runtime_name, runtime) in
-                sw.runtimes.iter().filter_map(|r| self.runtimes.get(r).map(|s| (r, s)))
+            for (runtime_name, runtime) in sw
+                .runtimes
+                .iter()
+                .filter_map(|r| self.runtimes.get(r).map(|s| (r, s)))
             {
                 for workload in sw.workloads.iter().filter_map(|w| self.workloads.get(w)) {
                     for strategy in &sw.strategies {
@@ -60,7 +62,11 @@ impl Scenario {
 /// FNV-1a over the scenario seed and the point key, finished with the SplitMix64 mixer.
 fn point_seed(seed: u64, key: &PointKey) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in seed.to_le_bytes().into_iter().chain(key.to_string().into_bytes()) {
+    for b in seed
+        .to_le_bytes()
+        .into_iter()
+        .chain(key.to_string().into_bytes())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -78,7 +84,11 @@ pub fn estimate(plan: &Plan) -> Estimate {
         capped += usize::from(hit_limit);
         duration = duration.saturating_add(POINT_OVERHEAD).saturating_add(run);
     }
-    Estimate { points: plan.points.len(), duration, capped }
+    Estimate {
+        points: plan.points.len(),
+        duration,
+        capped,
+    }
 }
 
 /// The task time of one point and whether the time limit cuts it.
@@ -89,15 +99,21 @@ fn point_run_time(p: &Point) -> (Duration, bool) {
             let phases = &p.workload.phases;
             // Seconds per task: all phases, the lock-holding ones, all on-core ones.
             let task: f64 = phases.iter().map(Phase::nominal_ms).sum::<f64>() / 1e3;
-            let held: f64 =
-                phases.iter().filter(|ph| matches!(ph, Phase::Cpu(_))).map(Phase::nominal_ms).sum::<f64>() / 1e3;
+            let held: f64 = phases
+                .iter()
+                .filter(|ph| matches!(ph, Phase::Cpu(_)))
+                .map(Phase::nominal_ms)
+                .sum::<f64>()
+                / 1e3;
             let on_core: f64 = phases
                 .iter()
                 .filter(|ph| matches!(ph, Phase::Cpu(_) | Phase::Native(_)))
                 .map(Phase::nominal_ms)
                 .sum::<f64>()
                 / 1e3;
-            let cores = p.device.cpu_quota.map_or(f64::from(p.device.cpus), |q| q.min(f64::from(p.device.cpus)));
+            let cores = p.device.cpu_quota.map_or(f64::from(p.device.cpus), |q| {
+                q.min(f64::from(p.device.cpus))
+            });
             // Tasks per second, bounded by the threads, the cores, the lock and the arrivals.
             let mut rate = f64::INFINITY;
             if task > 0.0 {
@@ -121,6 +137,303 @@ fn point_run_time(p: &Point) -> (Duration, bool) {
     if secs.is_nan() || secs >= limit {
         (p.time_limit, secs > limit)
     } else {
-        (Duration::try_from_secs_f64(secs).unwrap_or(p.time_limit), false)
+        (
+            Duration::try_from_secs_f64(secs).unwrap_or(p.time_limit),
+            false,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{Device, StrategySpec, Workload};
+    use super::*;
+    use workloads::{Kernel, Latency, NonNeg, Work};
+
+    const TEXT: &str = r#"seed = 7
+repetitions = 2
+time_limit_s = 30
+tasks = { count = 500 }
+
+[devices.edge-1c]
+cpus = 1
+
+[devices.edge-4c]
+cpus = 4
+
+[workloads.a]
+phases = [{ cpu = { kernel = "arith", work_us = 100 } }]
+
+[workloads.b]
+phases = [{ io = { fixed_ms = 5 } }]
+tasks = { duration_s = 1.5 }
+arrival = { poisson = { rate_tps = 100 } }
+
+[sweep]
+devices = ["DEVICES"]
+runtimes = ["gil", "free-threaded"]
+workloads = ["a", "b"]
+threads = { pow2 = [1, 4] }
+"#;
+
+    fn scenario(devices: &str, seed: u64) -> Scenario {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("plan.toml");
+        let text = TEXT
+            .replace("\"DEVICES\"", devices)
+            .replace("seed = 7", &format!("seed = {seed}"));
+        std::fs::write(&path, text).expect("write");
+        super::super::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn keys(plan: &Plan) -> Vec<String> {
+        plan.points.iter().map(|p| p.key().to_string()).collect()
+    }
+
+    #[test]
+    fn plan_expands_in_order() {
+        let sc = scenario("\"edge-1c\", \"edge-4c\"", 7);
+        let plan = sc.plan();
+        // 2 devices x 2 runtimes x 2 workloads x 1 strategy x 3 thread counts x 2 reps.
+        assert_eq!(plan.points.len(), 48);
+        let k = keys(&plan);
+        assert_eq!(
+            k[..8],
+            [
+                "edge-1c/gil/a/fixed/1/0",
+                "edge-1c/gil/a/fixed/1/1",
+                "edge-1c/gil/a/fixed/2/0",
+                "edge-1c/gil/a/fixed/2/1",
+                "edge-1c/gil/a/fixed/4/0",
+                "edge-1c/gil/a/fixed/4/1",
+                "edge-1c/gil/b/fixed/1/0",
+                "edge-1c/gil/b/fixed/1/1",
+            ]
+        );
+        assert_eq!(k[12], "edge-1c/free-threaded/a/fixed/1/0");
+        assert_eq!(k[24], "edge-4c/gil/a/fixed/1/0");
+        assert_eq!(k[47], "edge-4c/free-threaded/b/fixed/4/1");
+
+        let p = &plan.points[0];
+        assert_eq!(p.scenario, "plan");
+        assert_eq!(
+            p.device,
+            Device {
+                name: "edge-1c".into(),
+                cpus: 1,
+                memory_mb: None,
+                cpu_quota: None
+            }
+        );
+        assert_eq!(
+            p.runtime,
+            RuntimeSpec::Gil {
+                switch_interval_us: 5000
+            }
+        );
+        assert_eq!(p.strategy, StrategySpec::Fixed);
+        assert_eq!(p.time_limit, Duration::from_secs(30));
+        assert_eq!(plan.points[12].runtime, RuntimeSpec::FreeThreaded);
+    }
+
+    #[test]
+    fn workload_overrides_apply() {
+        let plan = scenario("\"edge-1c\"", 7).plan();
+        for p in &plan.points {
+            match p.workload.name.as_str() {
+                "a" => {
+                    assert_eq!(p.tasks, TaskBudget::Count(500));
+                    assert_eq!(p.arrival, Arrival::Batch);
+                }
+                "b" => {
+                    assert_eq!(p.tasks, TaskBudget::Duration(Duration::from_millis(1500)));
+                    assert_eq!(p.arrival, Arrival::Poisson { rate_tps: 100.0 });
+                }
+                other => panic!("unexpected workload {other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn seeds_are_stable_distinct_and_order_free() {
+        let sc = scenario("\"edge-1c\", \"edge-4c\"", 7);
+        let plan = sc.plan();
+        let again = sc.plan();
+        let seeds: Vec<u64> = plan.points.iter().map(|p| p.seed).collect();
+        assert_eq!(
+            seeds,
+            again.points.iter().map(|p| p.seed).collect::<Vec<_>>()
+        );
+        let distinct: std::collections::HashSet<u64> = seeds.iter().copied().collect();
+        assert_eq!(distinct.len(), seeds.len());
+
+        // Another sweep order, or a subset, gives each point the same seed.
+        let reversed = scenario("\"edge-4c\", \"edge-1c\"", 7).plan();
+        let only = scenario("\"edge-4c\"", 7).plan();
+        for other in [&reversed, &only] {
+            for p in &other.points {
+                let same = plan
+                    .points
+                    .iter()
+                    .find(|q| q.key() == p.key())
+                    .expect("same key");
+                assert_eq!(same.seed, p.seed, "{}", p.key());
+            }
+        }
+        assert_ne!(keys(&reversed), keys(&plan));
+
+        // Another scenario seed gives other point seeds.
+        let reseeded = scenario("\"edge-1c\", \"edge-4c\"", 8).plan();
+        assert!(plan
+            .points
+            .iter()
+            .zip(&reseeded.points)
+            .all(|(a, b)| a.seed != b.seed));
+        // A known value, so that a change of the hash (and of every drawn latency) is a
+        // conscious one.
+        assert_eq!(plan.points[0].key().to_string(), "edge-1c/gil/a/fixed/1/0");
+        assert_eq!(plan.points[0].seed, 2_916_789_661_709_722_335);
+    }
+
+    fn point(
+        phases: Vec<Phase>,
+        runtime: RuntimeSpec,
+        cpus: u32,
+        threads: u32,
+        tasks: TaskBudget,
+    ) -> Point {
+        Point {
+            scenario: "t".into(),
+            device: Device {
+                name: "d".into(),
+                cpus,
+                memory_mb: None,
+                cpu_quota: None,
+            },
+            runtime_name: "r".into(),
+            runtime,
+            workload: Workload {
+                name: "w".into(),
+                description: None,
+                phases,
+                tasks: None,
+                arrival: None,
+            },
+            strategy: StrategySpec::Fixed,
+            threads,
+            rep: 0,
+            tasks,
+            arrival: Arrival::Batch,
+            seed: 0,
+            time_limit: Duration::from_secs(120),
+        }
+    }
+
+    fn cpu_ms(ms: f64) -> Phase {
+        Phase::Cpu(Work {
+            kernel: Kernel::Arith,
+            work_us: NonNeg(ms * 1000.0),
+        })
+    }
+
+    fn native_ms(ms: f64) -> Phase {
+        Phase::Native(Work {
+            kernel: Kernel::Matmul,
+            work_us: NonNeg(ms * 1000.0),
+        })
+    }
+
+    fn io_ms(ms: f64) -> Phase {
+        Phase::Io(Latency::FixedMs(NonNeg(ms)))
+    }
+
+    fn secs(points: Vec<Point>) -> f64 {
+        estimate(&Plan { points }).duration.as_secs_f64()
+    }
+
+    const GIL: RuntimeSpec = RuntimeSpec::Gil {
+        switch_interval_us: 5000,
+    };
+    const FREE: RuntimeSpec = RuntimeSpec::FreeThreaded;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-6
+    }
+
+    #[test]
+    fn estimate_bounds() {
+        let n = TaskBudget::Count(1000);
+        // 1 ms of cpu per task, 8 threads, 4 cores: the lock allows 1000 tasks/s.
+        assert!(close(
+            secs(vec![point(vec![cpu_ms(1.0)], GIL, 4, 8, n)]),
+            0.3 + 1.0
+        ));
+        // Without the lock, the cores allow 4000 tasks/s.
+        assert!(close(
+            secs(vec![point(vec![cpu_ms(1.0)], FREE, 4, 8, n)]),
+            0.3 + 0.25
+        ));
+        // Two threads are the bound: 2000 tasks/s.
+        assert!(close(
+            secs(vec![point(vec![cpu_ms(1.0)], FREE, 4, 2, n)]),
+            0.3 + 0.5
+        ));
+        // Native code runs outside the lock: the cores bound it even under the GIL.
+        assert!(close(
+            secs(vec![point(vec![native_ms(1.0)], GIL, 4, 8, n)]),
+            0.3 + 0.25
+        ));
+        // Pure I/O: 10 ms per task, 10 threads -> 1000 tasks/s, whatever the cores.
+        assert!(close(
+            secs(vec![point(vec![io_ms(10.0)], GIL, 1, 10, n)]),
+            0.3 + 1.0
+        ));
+        // A quota of half a core halves the core bound.
+        let mut half = point(vec![cpu_ms(1.0)], FREE, 1, 8, n);
+        half.device.cpu_quota = Some(0.5);
+        assert!(close(secs(vec![half]), 0.3 + 2.0));
+        // Poisson arrivals at 100/s: 10 s for 1000 tasks.
+        let mut open = point(vec![io_ms(1.0)], FREE, 4, 64, n);
+        open.arrival = Arrival::Poisson { rate_tps: 100.0 };
+        assert!(close(secs(vec![open]), 0.3 + 10.0));
+        // A duration budget is its duration.
+        let timed = point(
+            vec![cpu_ms(1.0)],
+            GIL,
+            1,
+            1,
+            TaskBudget::Duration(Duration::from_secs(2)),
+        );
+        assert!(close(secs(vec![timed]), 2.3));
+        // Nothing but allocations: only the overhead.
+        let alloc = Phase::Alloc(workloads::Alloc { mb: NonNeg(1.0) });
+        assert!(close(secs(vec![point(vec![alloc], GIL, 1, 1, n)]), 0.3));
+    }
+
+    #[test]
+    fn estimate_caps_at_the_time_limit_and_sums() {
+        let slow = point(vec![cpu_ms(100.0)], GIL, 1, 1, TaskBudget::Count(1_000_000));
+        let fast = point(vec![cpu_ms(1.0)], FREE, 4, 8, TaskBudget::Count(1000));
+        let est = estimate(&Plan {
+            points: vec![slow.clone(), fast],
+        });
+        assert_eq!(est.points, 2);
+        assert_eq!(est.capped, 1);
+        assert!(close(est.duration.as_secs_f64(), 0.3 + 120.0 + 0.3 + 0.25));
+        let empty = estimate(&Plan { points: vec![] });
+        assert_eq!(
+            (empty.points, empty.duration, empty.capped),
+            (0, Duration::ZERO, 0)
+        );
+    }
+
+    #[test]
+    fn estimate_of_a_loaded_plan() {
+        let plan = scenario("\"edge-1c\"", 7).plan();
+        let est = estimate(&plan);
+        assert_eq!(est.points, 24);
+        // a: 500 tasks of 0.1 ms cpu on 1 core: 0.05 s; b: 1.5 s each.
+        let expected = 24.0 * 0.3 + 12.0 * 0.05 + 12.0 * 1.5;
+        assert!(close(est.duration.as_secs_f64(), expected), "{:?}", est);
     }
 }

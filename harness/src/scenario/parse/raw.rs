@@ -83,18 +83,94 @@ pub struct RawWorkload {
     pub arrival: Option<RawArrival>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// `{ count = N }` or `{ duration_s = S }`.
+#[derive(Debug, Clone, Copy)]
 pub enum RawTasks {
     Count(PosU64),
     DurationS(Secs),
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+const TASKS_EXPECTED: &str = "{ count = N } or { duration_s = S }";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TasksForm {
+    count: Option<PosU64>,
+    duration_s: Option<Secs>,
+}
+
+impl<'de> Deserialize<'de> for RawTasks {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawTasks;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(TASKS_EXPECTED)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTasks, A::Error> {
+                let form = TasksForm::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                match (form.count, form.duration_s) {
+                    (Some(n), None) => Ok(RawTasks::Count(n)),
+                    (None, Some(s)) => Ok(RawTasks::DurationS(s)),
+                    (Some(_), Some(_)) => Err(de::Error::custom(format!(
+                        "expected {TASKS_EXPECTED}, not both"
+                    ))),
+                    (None, None) => Err(de::Error::custom(format!(
+                        "expected {TASKS_EXPECTED}, got an empty table"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `"batch"` or `{ poisson = { rate_tps = R } }`.
+#[derive(Debug, Clone, Copy)]
 pub enum RawArrival {
     Batch,
     Poisson { rate_tps: PosF64 },
+}
+
+const ARRIVAL_EXPECTED: &str = "\"batch\" or { poisson = { rate_tps = R } }";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArrivalForm {
+    poisson: PoissonForm,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PoissonForm {
+    rate_tps: PosF64,
+}
+
+impl<'de> Deserialize<'de> for RawArrival {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawArrival;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(ARRIVAL_EXPECTED)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawArrival, E> {
+                match v {
+                    "batch" => Ok(RawArrival::Batch),
+                    _ => Err(E::custom(format!(
+                        "unknown arrival {v:?}, expected {ARRIVAL_EXPECTED}"
+                    ))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawArrival, A::Error> {
+                let form = ArrivalForm::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawArrival::Poisson {
+                    rate_tps: form.poisson.rate_tps,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A list of names, as `sweep.devices` etc.
@@ -179,93 +255,121 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Named<T> {
     }
 }
 
-// ---- numbers -------------------------------------------------------------------------------
+// ---- numbers -----------------------------------------------------------------------------
+// Checks run inside the visitors: `toml` gives an error the span of the value being
+// deserialised only while its deserializer is on the stack.
 
-fn integer_at_least<E: de::Error>(v: i128, min: i128, max: i128) -> Result<i128, E> {
-    if v < min {
-        Err(E::custom(format!("expected an integer >= {min}, got {v}")))
-    } else if v > max {
-        Err(E::custom(format!("expected an integer <= {max}, got {v}")))
-    } else {
-        Ok(v)
+/// Accepts a TOML integer and checks it.
+struct IntVisitor<T> {
+    expecting: &'static str,
+    check: fn(i128) -> Result<T, String>,
+}
+
+impl<'de, T> Visitor<'de> for IntVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        (self.check)(i128::from(v)).map_err(E::custom)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        (self.check)(i128::from(v)).map_err(E::custom)
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<T, E> {
+        (self.check)(v).map_err(E::custom)
     }
 }
 
-macro_rules! bounded_int {
-    ($(#[$doc:meta])* $name:ident, $ty:ty, $min:expr, $expecting:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub struct $name(pub $ty);
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> Visitor<'de> for V {
-                    type Value = $name;
-                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                        f.write_str($expecting)
-                    }
-                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$name, E> {
-                        self.visit_i128(i128::from(v))
-                    }
-                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$name, E> {
-                        self.visit_i128(i128::from(v))
-                    }
-                    fn visit_i128<E: de::Error>(self, v: i128) -> Result<$name, E> {
-                        let v = integer_at_least::<E>(v, $min, i128::from(<$ty>::MAX))?;
-                        <$ty>::try_from(v).map($name).map_err(E::custom)
-                    }
-                }
-                d.deserialize_any(V)
-            }
-        }
-    };
+/// Accepts a TOML float or integer and checks it.
+struct NumVisitor<T> {
+    expecting: &'static str,
+    check: fn(f64) -> Result<T, String>,
 }
 
-bounded_int!(
-    /// An integer >= 1 that fits a `u32`.
-    PosU32, u32, 1, "a positive integer"
-);
-bounded_int!(
-    /// An integer >= 1.
-    PosU64, u64, 1, "a positive integer"
-);
-bounded_int!(
-    /// An integer >= 0.
-    Seed, u64, 0, "a non-negative integer"
-);
+impl<'de, T> Visitor<'de> for NumVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        (self.check)(v).map_err(E::custom)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        (self.check)(v as f64).map_err(E::custom)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        (self.check)(v as f64).map_err(E::custom)
+    }
+}
+
+fn int_in<T: TryFrom<i128>>(v: i128, min: i128, max: i128) -> Result<T, String> {
+    if v < min {
+        return Err(format!("expected an integer >= {min}, got {v}"));
+    }
+    if v > max {
+        return Err(format!("expected an integer <= {max}, got {v}"));
+    }
+    T::try_from(v).map_err(|_| format!("expected an integer <= {max}, got {v}"))
+}
+
+fn positive(v: f64) -> Result<f64, String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("expected a number > 0, got {v}"))
+    }
+}
+
+/// An integer >= 1 that fits a `u32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PosU32(pub u32);
+
+impl<'de> Deserialize<'de> for PosU32 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(IntVisitor {
+            expecting: "a positive integer",
+            check: |v| int_in(v, 1, i128::from(u32::MAX)).map(PosU32),
+        })
+    }
+}
+
+/// An integer >= 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PosU64(pub u64);
+
+impl<'de> Deserialize<'de> for PosU64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(IntVisitor {
+            expecting: "a positive integer",
+            check: |v| int_in(v, 1, i128::from(u64::MAX)).map(PosU64),
+        })
+    }
+}
+
+/// An integer >= 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seed(pub u64);
+
+impl<'de> Deserialize<'de> for Seed {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(IntVisitor {
+            expecting: "a non-negative integer",
+            check: |v| int_in(v, 0, i128::from(u64::MAX)).map(Seed),
+        })
+    }
+}
 
 /// A finite number > 0 (integers accepted).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PosF64(pub f64);
 
-fn positive<E: de::Error>(v: f64) -> Result<f64, E> {
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(E::custom(format!("expected a number > 0, got {v}")))
-    }
-}
-
 impl<'de> Deserialize<'de> for PosF64 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PosF64;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a positive number")
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<PosF64, E> {
-                positive(v).map(PosF64)
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PosF64, E> {
-                positive(v as f64).map(PosF64)
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PosF64, E> {
-                positive(v as f64).map(PosF64)
-            }
-        }
-        d.deserialize_any(V)
+        d.deserialize_any(NumVisitor {
+            expecting: "a positive number",
+            check: |v| positive(v).map(PosF64),
+        })
     }
 }
 
@@ -275,10 +379,14 @@ pub struct Secs(pub Duration);
 
 impl<'de> Deserialize<'de> for Secs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let PosF64(s) = PosF64::deserialize(d)?;
-        Duration::try_from_secs_f64(s)
-            .map(Secs)
-            .map_err(|_| de::Error::custom(format!("expected a number of seconds, {s} is too large")))
+        d.deserialize_any(NumVisitor {
+            expecting: "a positive number of seconds",
+            check: |v| {
+                Duration::try_from_secs_f64(positive(v)?)
+                    .map(Secs)
+                    .map_err(|_| format!("expected a number of seconds, {v} is too large"))
+            },
+        })
     }
 }
 
@@ -288,13 +396,15 @@ pub struct ThreadCount(pub u32);
 
 impl<'de> Deserialize<'de> for ThreadCount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let PosU32(n) = PosU32::deserialize(d)?;
-        if n > MAX_THREADS {
-            return Err(de::Error::custom(format!(
-                "expected a thread count in 1..={MAX_THREADS}, got {n}"
-            )));
-        }
-        Ok(ThreadCount(n))
+        d.deserialize_any(IntVisitor {
+            expecting: "a thread count (an integer in 1..=4096)",
+            check: |v| match u32::try_from(v) {
+                Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(ThreadCount(n)),
+                _ => Err(format!(
+                    "expected a thread count in 1..={MAX_THREADS}, got {v}"
+                )),
+            },
+        })
     }
 }
 
@@ -304,12 +414,14 @@ pub struct Pow2(pub u32);
 
 impl<'de> Deserialize<'de> for Pow2 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let PosU32(n) = PosU32::deserialize(d)?;
-        if n > MAX_THREADS || !n.is_power_of_two() {
-            return Err(de::Error::custom(format!(
-                "expected a power of two in 1..={MAX_THREADS} (1, 2, 4, ..., {MAX_THREADS}), got {n}"
-            )));
-        }
-        Ok(Pow2(n))
+        d.deserialize_any(IntVisitor {
+            expecting: "a power of two in 1..=4096",
+            check: |v| match u32::try_from(v) {
+                Ok(n) if n <= MAX_THREADS && n.is_power_of_two() => Ok(Pow2(n)),
+                _ => Err(format!(
+                    "expected a power of two in 1..={MAX_THREADS} (1, 2, 4, ..., {MAX_THREADS}), got {v}"
+                )),
+            },
+        })
     }
 }
