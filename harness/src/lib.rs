@@ -5,7 +5,6 @@
 //! (device profile -> cgroup), `runtime` (interpreter models), `strategy` (tasks meet
 //! threads), `measure`, `results` (CSV + manifest), `report`; `runner` drives the sweep.
 
-#[path = "limits_stub.rs"]
 pub mod limits;
 pub mod measure;
 pub mod report;

@@ -24,6 +24,7 @@ tasks = { count = 50 }
 
 #[test]
 fn one_cpu_holds_four_free_threaded_cpu_bound_threads_to_one_core() {
+    let _one_at_a_time = serial();
     require_cgroups();
     let (dir, file) = scenario(&format!(
         "{HEADER}\n[sweep]\ndevices = [\"one\"]\nruntimes = [\"free-threaded\"]\nworkloads = [\"spin\"]\nthreads = [4]\n"
@@ -42,6 +43,7 @@ fn one_cpu_holds_four_free_threaded_cpu_bound_threads_to_one_core() {
 
 #[test]
 fn oom_killed_point_is_a_row_and_the_sweep_goes_on() {
+    let _one_at_a_time = serial();
     require_cgroups();
     let (dir, file) = scenario(&format!(
         "{HEADER}\n[sweep]\ndevices = [\"capped\"]\nruntimes = [\"gil\"]\nworkloads = [\"hog\", \"small\"]\nthreads = [1]\n"
@@ -57,6 +59,7 @@ fn oom_killed_point_is_a_row_and_the_sweep_goes_on() {
 
 #[test]
 fn point_past_its_time_limit_is_a_timeout_row() {
+    let _one_at_a_time = serial();
     require_cgroups();
     let (dir, file) = scenario(
         r#"

@@ -27,6 +27,7 @@ fn data_rows(out: &std::path::Path) -> usize {
 
 #[test]
 fn interrupted_then_resumed_run_has_every_point_once() {
+    let _one_at_a_time = serial();
     require_cgroups();
     let (dir, file) = scenario(SCENARIO);
     let out = dir.path().join("out");

@@ -13,13 +13,17 @@ pub(crate) fn current() -> Vec<usize> {
     let rc = unsafe { libc::sched_getaffinity(0, mem::size_of::<libc::cpu_set_t>(), &mut set) };
     if rc == 0 {
         // SAFETY: i < SET_BITS, so CPU_ISSET stays in bounds.
-        let cpus: Vec<usize> = (0..SET_BITS).filter(|&i| unsafe { libc::CPU_ISSET(i, &set) }).collect();
+        let cpus: Vec<usize> = (0..SET_BITS)
+            .filter(|&i| unsafe { libc::CPU_ISSET(i, &set) })
+            .collect();
         if !cpus.is_empty() {
             return cpus;
         }
     }
     // Should not happen on Linux; fall back to "all CPUs" rather than fail.
-    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     (0..n).collect()
 }
 
@@ -47,13 +51,18 @@ pub(crate) fn format_list(cpus: &[usize]) -> String {
             i += 1;
             end = sorted[i];
         }
-        parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
         i += 1;
     }
     parts.join(",")
 }
 
 /// `"0-2,5"` -> `[0, 1, 2, 5]`; malformed parts are skipped.
+#[cfg(test)]
 pub(crate) fn parse_list(text: &str) -> Vec<usize> {
     let mut cpus = Vec::new();
     for part in text.trim().split(',').filter(|p| !p.is_empty()) {

@@ -21,24 +21,57 @@ impl V2Tree {
     pub(crate) fn open(root: &Path, pid: u32, hooks: Hooks) -> Result<V2Tree, LimitsError> {
         let unusable = |reason: String| LimitsError::V2Unusable { reason };
         let controllers_file = root.join("cgroup.controllers");
-        let available = fs::read(&controllers_file).map_err(|e| unusable(e.to_string()))?;
+        let available = fs::read(&controllers_file).map_err(|e| {
+            unusable(format!(
+                "cannot read {}: use --enforcement cgroup-v1 or affinity",
+                e.detail()
+            ))
+        })?;
         let available: Vec<&str> = available.split_whitespace().collect();
-        let missing: Vec<&str> =
-            ["cpuset", "memory"].into_iter().filter(|c| !available.contains(c)).collect();
+        let missing: Vec<&str> = ["cpuset", "memory"]
+            .into_iter()
+            .filter(|c| !available.contains(c))
+            .collect();
         if !missing.is_empty() {
             return Err(unusable(format!(
-                "{} lacks {} (it has: {}); on a hybrid system these controllers are on cgroup v1",
+                "{} lacks {} (it has: {}); on a hybrid system these controllers are on cgroup v1: use --enforcement cgroup-v1 or affinity",
                 controllers_file.display(),
                 missing.join(", "),
-                if available.is_empty() { "none".to_string() } else { available.join(" ") },
+                if available.is_empty() {
+                    "none".to_string()
+                } else {
+                    available.join(" ")
+                },
             )));
         }
-        let tree = V2Tree { root: root.to_path_buf(), has_cpu: available.contains(&"cpu"), hooks };
+        let tree = V2Tree {
+            root: root.to_path_buf(),
+            has_cpu: available.contains(&"cpu"),
+            hooks,
+        };
         let _guard = super::dirs_lock();
-        let (dir, new) = tree.runner_dir(pid).map_err(|e| unusable(e.to_string()))?;
+        let (dir, new) = tree.runner_dir(pid).map_err(|e| {
+            if e.is_busy() {
+                unusable(format!(
+                    "cannot enable controllers ({}): processes live in that cgroup itself, which cgroup v2 \
+                     forbids (inside a container /sys/fs/cgroup is usually the container's own cgroup): \
+                     run on the host or use --enforcement affinity",
+                    e.detail()
+                ))
+            } else {
+                unusable(format!(
+                    "{} is not writable ({}): run as root or use --enforcement affinity",
+                    tree.root.display(),
+                    e.detail()
+                ))
+            }
+        })?;
         if new {
             fs::rmdir(&dir, hooks).map_err(|e| {
-                unusable(format!("cannot remove the test directory {}: {e}", dir.display()))
+                unusable(format!(
+                    "cannot remove the test directory {}: {e}: remove it by hand",
+                    dir.display()
+                ))
             })?;
         }
         Ok(tree)
@@ -69,7 +102,12 @@ impl V2Tree {
 
     /// Creates and configures the point's directory. The caller holds the dirs lock and has
     /// checked that a quota comes with a cpu controller.
-    pub(crate) fn create(&self, pid: u32, label: &str, spec: &PointSpec) -> Result<PathBuf, LimitsError> {
+    pub(crate) fn create(
+        &self,
+        pid: u32,
+        label: &str,
+        spec: &PointSpec,
+    ) -> Result<PathBuf, LimitsError> {
         let (runner, new_runner) = self.runner_dir(pid)?;
         let dir = runner.join(label);
         let result = fs::mkdir_fresh(&dir, self.hooks).and_then(|()| {
@@ -89,8 +127,11 @@ fn enable(dir: &Path, controllers: &[&str]) -> Result<(), LimitsError> {
     let file = dir.join("cgroup.subtree_control");
     let current = fs::read(&file)?;
     let current: Vec<&str> = current.split_whitespace().collect();
-    let missing: Vec<String> =
-        controllers.iter().filter(|c| !current.contains(c)).map(|c| format!("+{c}")).collect();
+    let missing: Vec<String> = controllers
+        .iter()
+        .filter(|c| !current.contains(c))
+        .map(|c| format!("+{c}"))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }

@@ -16,12 +16,16 @@ pub(crate) struct Mount {
 
 /// Reads the cgroup mounts of this process.
 pub(crate) fn mounts() -> Vec<Mount> {
-    std::fs::read_to_string("/proc/self/mountinfo").map(|t| parse_mountinfo(&t)).unwrap_or_default()
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|t| parse_mountinfo(&t))
+        .unwrap_or_default()
 }
 
 /// Reads this process's cgroup memberships.
 pub(crate) fn own_cgroups() -> Vec<Membership> {
-    std::fs::read_to_string("/proc/self/cgroup").map(|t| parse_proc_cgroup(&t)).unwrap_or_default()
+    std::fs::read_to_string("/proc/self/cgroup")
+        .map(|t| parse_proc_cgroup(&t))
+        .unwrap_or_default()
 }
 
 pub(crate) fn parse_mountinfo(text: &str) -> Vec<Mount> {
@@ -63,7 +67,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -90,7 +97,11 @@ pub(crate) fn parse_proc_cgroup(text: &str) -> Vec<Membership> {
             let ctl = it.next()?;
             let path = it.next()?;
             Some(Membership {
-                controllers: ctl.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
+                controllers: ctl
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect(),
                 path: path.to_string(),
             })
         })
@@ -98,9 +109,17 @@ pub(crate) fn parse_proc_cgroup(text: &str) -> Vec<Membership> {
 }
 
 /// The v1 mount hosting `controller`, and this process's cgroup directory in it.
-pub(crate) fn v1_place(mounts: &[Mount], own: &[Membership], controller: &str) -> Option<(PathBuf, PathBuf)> {
-    let mount = mounts.iter().find(|m| !m.v2 && m.controllers.iter().any(|c| c == controller))?;
-    let member = own.iter().find(|m| m.controllers.iter().any(|c| c == controller));
+pub(crate) fn v1_place(
+    mounts: &[Mount],
+    own: &[Membership],
+    controller: &str,
+) -> Option<(PathBuf, PathBuf)> {
+    let mount = mounts
+        .iter()
+        .find(|m| !m.v2 && m.controllers.iter().any(|c| c == controller))?;
+    let member = own
+        .iter()
+        .find(|m| m.controllers.iter().any(|c| c == controller));
     let dir = match member {
         Some(m) => join_cgroup(&mount.point, &mount.root, &m.path),
         None => mount.point.clone(),
@@ -158,14 +177,23 @@ mod tests {
         let m = parse_mountinfo(HYBRID);
         assert_eq!(m.len(), 5);
         assert_eq!(m[0].controllers, vec!["cpu"]);
-        assert!(m[3].controllers.is_empty(), "name=systemd is not a controller");
+        assert!(
+            m[3].controllers.is_empty(),
+            "name=systemd is not a controller"
+        );
         assert_eq!(v2_mount(&m), Some(PathBuf::from("/sys/fs/cgroup/unified")));
         let own = parse_proc_cgroup(OWN);
         assert_eq!(
             v1_place(&m, &own, "memory"),
-            Some(("/sys/fs/cgroup/memory".into(), "/sys/fs/cgroup/memory/process_api/f77".into()))
+            Some((
+                "/sys/fs/cgroup/memory".into(),
+                "/sys/fs/cgroup/memory/process_api/f77".into()
+            ))
         );
-        assert_eq!(v1_place(&m, &own, "cpuset").map(|p| p.1), Some("/sys/fs/cgroup/cpuset".into()));
+        assert_eq!(
+            v1_place(&m, &own, "cpuset").map(|p| p.1),
+            Some("/sys/fs/cgroup/cpuset".into())
+        );
         assert_eq!(v1_place(&m, &own, "cpuacct"), None);
     }
 

@@ -5,17 +5,25 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LimitsError {
-    #[error("cgroup v2 is not usable here: {reason}; use --enforcement cgroup-v1 or --enforcement affinity")]
+    /// `reason` ends with what to do.
+    #[error("cgroup v2 is not usable here: {reason}")]
     V2Unusable { reason: String },
 
-    #[error("cgroup v1 is not usable here: {reason}; use --enforcement cgroup-v2 or --enforcement affinity")]
+    /// `reason` ends with what to do.
+    #[error("cgroup v1 is not usable here: {reason}")]
     V1Unusable { reason: String },
 
     #[error("cannot create cgroup directory {path}: {source}; run as root or use --enforcement affinity")]
     Mkdir { path: PathBuf, source: io::Error },
 
-    #[error("cannot write {value:?} to {path}: {source}; run as root or use --enforcement affinity")]
-    Write { path: PathBuf, value: String, source: io::Error },
+    #[error(
+        "cannot write {value:?} to {path}: {source}; run as root or use --enforcement affinity"
+    )]
+    Write {
+        path: PathBuf,
+        value: String,
+        source: io::Error,
+    },
 
     #[error("cannot read {path}: {source}; is the cgroup file system mounted (see /proc/self/mountinfo)?")]
     Read { path: PathBuf, source: io::Error },
@@ -37,4 +45,27 @@ pub enum LimitsError {
 
     #[error("unknown enforcement {0:?}: expected cgroup-v2, cgroup-v1 or affinity")]
     UnknownEnforcement(String),
+}
+
+impl LimitsError {
+    /// The failing path and OS error without the advice, for embedding in another message.
+    pub(crate) fn detail(&self) -> String {
+        match self {
+            LimitsError::Mkdir { path, source }
+            | LimitsError::Write { path, source, .. }
+            | LimitsError::Read { path, source }
+            | LimitsError::Remove { path, source } => format!("{}: {source}", path.display()),
+            other => other.to_string(),
+        }
+    }
+
+    /// EBUSY from the kernel: for cgroups, processes are in the way.
+    pub(crate) fn is_busy(&self) -> bool {
+        match self {
+            LimitsError::Mkdir { source, .. }
+            | LimitsError::Write { source, .. }
+            | LimitsError::Remove { source, .. } => source.raw_os_error() == Some(libc::EBUSY),
+            _ => false,
+        }
+    }
 }

@@ -31,7 +31,10 @@ pub(crate) fn write(path: &Path, value: &str) -> Result<(), LimitsError> {
 }
 
 pub(crate) fn read(path: &Path) -> Result<String, LimitsError> {
-    fs::read_to_string(path).map_err(|source| LimitsError::Read { path: path.to_path_buf(), source })
+    fs::read_to_string(path).map_err(|source| LimitsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 pub(crate) fn read_opt(path: &Path) -> Option<String> {
@@ -48,7 +51,10 @@ pub(crate) fn mkdir(path: &Path, hooks: Hooks) -> Result<bool, LimitsError> {
             Ok(true)
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(source) => Err(LimitsError::Mkdir { path: path.to_path_buf(), source }),
+        Err(source) => Err(LimitsError::Mkdir {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -80,7 +86,11 @@ pub(crate) fn rmdir_retry(path: &Path, hooks: Hooks, timeout: Duration) -> io::R
 /// The pids listed in a `cgroup.procs` file (empty if it cannot be read).
 pub(crate) fn procs(dir: &Path) -> Vec<i32> {
     read_opt(&dir.join("cgroup.procs"))
-        .map(|s| s.split_whitespace().filter_map(|p| p.parse().ok()).collect())
+        .map(|s| {
+            s.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -88,6 +98,28 @@ pub(crate) fn procs(dir: &Path) -> Vec<i32> {
 pub(crate) fn keyed_value(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| {
         let mut it = line.split_whitespace();
-        (it.next() == Some(key)).then(|| it.next().and_then(|v| v.parse().ok())).flatten()
+        (it.next() == Some(key))
+            .then(|| it.next().and_then(|v| v.parse().ok()))
+            .flatten()
     })
+}
+
+/// Creates `path` anew. A directory already there (left by an earlier point with the same
+/// label) is removed first, which fails while processes are still in it.
+pub(crate) fn mkdir_fresh(path: &Path, hooks: Hooks) -> Result<(), LimitsError> {
+    if mkdir(path, hooks)? {
+        return Ok(());
+    }
+    rmdir(path, hooks).map_err(|source| LimitsError::Remove {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if mkdir(path, hooks)? {
+        Ok(())
+    } else {
+        Err(LimitsError::Mkdir {
+            path: path.to_path_buf(),
+            source: io::Error::from(io::ErrorKind::AlreadyExists),
+        })
+    }
 }

@@ -92,9 +92,6 @@ pub fn run(scenario: &Scenario, opts: &Options) -> anyhow::Result<Report> {
         }
     }
     progress.finish();
-    if let Err(e) = opts.limiter.finish() {
-        eprintln!("gilbench: warning: {e}");
-    }
     eprintln!("gilbench: {} points in {}", report.ran, human(runner_t0.elapsed().as_secs_f64()));
     Ok(report)
 }

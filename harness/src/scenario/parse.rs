@@ -914,7 +914,7 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
     fn bad_latency() {
         assert_eq!(
             err("[workloads.w]\nphases = [{ io = { uniform_ms = [15, 5] } }]\n"),
-            "main.toml:2:18: expected [low, high] with low <= high, got [15, 5]"
+            "main.toml:2:33: expected [low, high] with low <= high, got [15, 5]"
         );
         assert_eq!(
             err("[workloads.w]\nphases = [{ io = { normal_ms = 5 } }]\n"),

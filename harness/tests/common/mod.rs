@@ -36,6 +36,13 @@ pub fn rows(out: &Path) -> Vec<Row> {
     read_rows(&out.join("points.csv")).expect("points.csv readable")
 }
 
+/// Tests that run sweeps take this lock: one sweep at a time, so that the leftover check
+/// sees only its own runner and the CPU measurements are not shared with another sweep.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// These tests need real cgroups: say how to get them instead of skipping.
 pub fn require_cgroups() {
     let limiter = gilbench::limits::Limiter::detect();
