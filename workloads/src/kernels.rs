@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kernel {
-    /// The paper's pure-Python loop: integer arithmetic, one unit = 64 iterations.
+    /// Like the paper's pure-Python loop: dependent integer arithmetic, one unit = 64 iterations.
     Arith,
     /// Parse and serialise an agent/API JSON payload (serde_json), one unit = one round trip.
     Json,
@@ -37,12 +37,18 @@ impl Kernel {
     }
 }
 
-/// Sum of i*i mod 2^64 with a data dependency through the accumulator, like
-/// `for i in range(n): x += i * i` in Python.
+/// Integer arithmetic with a loop-carried dependency, like `for i in range(n): x = ...`
+/// in Python: `x = rotl(x, 5) ^ i*i`. It stays in registers (no per-iteration black_box
+/// through the stack, whose speed varied by 35 % between processes) and the compiler can
+/// neither vectorise it nor replace it by a closed form. One unit = 64 iterations.
 pub fn arith(units: u64) -> u64 {
+    arith_iterations(black_box(units) * 64)
+}
+
+pub fn arith_iterations(n: u64) -> u64 {
     let mut x: u64 = 0;
-    for i in 0..units * 64 {
-        x = x.wrapping_add(black_box(i).wrapping_mul(i));
+    for i in 0..n {
+        x = x.rotate_left(5) ^ i.wrapping_mul(i);
     }
     x
 }
@@ -102,10 +108,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn arith_matches_closed_form() {
-        // sum_{i<n} i^2 = (n-1) n (2n-1) / 6
-        let n = 64 * 10u64;
-        assert_eq!(arith(10), (n - 1) * n * (2 * n - 1) / 6);
+    fn arith_known_answers() {
+        // x: 0 -> rotl(0,5)^0 = 0 -> rotl(0,5)^1 = 1 -> rotl(1,5)^4 = 36 -> rotl(36,5)^9 = 1161
+        assert_eq!(arith_iterations(3), 36);
+        assert_eq!(arith_iterations(4), 36 * 32 ^ 9);
+        assert_eq!(arith(2), arith_iterations(128));
     }
 
     #[test]

@@ -95,12 +95,12 @@ impl Program {
         }
         interp.drop_lock();
         drop(held);
-        TaskTimes {
-            wall: t0.elapsed(),
-            cpu: thread_cpu_time().saturating_sub(cpu0),
-            lock_wait,
-            runq_wait: sched::runq_wait().saturating_sub(rq0),
-        }
+        // Reads in the reverse order of the start, wall clock last: each read is a syscall and
+        // so a preemption point, and a wait that happens between two reads must fall inside
+        // the wall time rather than only inside the run-queue delta.
+        let cpu = thread_cpu_time().saturating_sub(cpu0);
+        let runq_wait = sched::runq_wait().saturating_sub(rq0);
+        TaskTimes { wall: t0.elapsed(), cpu, lock_wait, runq_wait }
     }
 }
 
