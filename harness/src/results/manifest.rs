@@ -26,7 +26,7 @@ pub struct Manifest {
     pub scenario_files: Vec<SourceFile>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceFile {
     pub path: String,
     pub text: String,
@@ -67,6 +67,11 @@ impl Manifest {
                 .map(|(p, t)| SourceFile { path: p.display().to_string(), text: t.clone() })
                 .collect(),
         }
+    }
+
+    /// The manifest of an existing results folder, if it has a readable one.
+    pub fn read(dir: &Path) -> Option<Manifest> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).ok()?).ok()
     }
 
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {

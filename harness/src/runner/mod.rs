@@ -50,10 +50,20 @@ pub fn run(scenario: &Scenario, opts: &Options) -> anyhow::Result<Report> {
     limits::clean_stale();
     let points = selected(scenario, opts.only.as_ref());
     let mut store = if opts.resume { Store::open(&opts.out) } else { Store::create(&opts.out) }?;
-    if !opts.out.join("manifest.json").exists() {
-        Manifest::new(scenario, opts.limiter.enforcement().as_str(), points.len())
-            .write(&opts.out)
-            .context("writing manifest.json")?;
+    let manifest = Manifest::new(scenario, opts.limiter.enforcement().as_str(), points.len());
+    match Manifest::read(&opts.out) {
+        Some(old) if old.scenario_files != manifest.scenario_files => eprintln!(
+            "gilbench: warning: the scenario files changed since {} was started; its rows come \
+             from both versions (the first version is kept in manifest.json)",
+            opts.out.display()
+        ),
+        Some(_) => {}
+        None => manifest.write(&opts.out).context("writing manifest.json")?,
+    }
+    if opts.limiter.enforcement() == limits::Enforcement::Affinity {
+        for (e, why) in opts.limiter.skipped() {
+            eprintln!("gilbench: not using {e}: {why}");
+        }
     }
     let todo: Vec<&Point> = points.iter().filter(|p| !store.has(&p.key())).collect();
     let skipped = points.len() - todo.len();
