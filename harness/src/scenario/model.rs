@@ -81,6 +81,8 @@ pub enum Arrival {
     Batch,
     /// Open loop, exponential gaps at the given mean rate.
     Poisson { rate_tps: f64 },
+    /// Open loop, `burst` tasks at once, bursts at exponential gaps: mean rate `rate_tps`.
+    Bursty { rate_tps: f64, burst: u32 },
 }
 
 /// How tasks meet threads.

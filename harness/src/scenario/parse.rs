@@ -444,6 +444,10 @@ fn arrival(raw: RawArrival) -> Arrival {
         RawArrival::Poisson { rate_tps } => Arrival::Poisson {
             rate_tps: rate_tps.0,
         },
+        RawArrival::Bursty { rate_tps, burst } => Arrival::Bursty {
+            rate_tps: rate_tps.0,
+            burst: burst.0,
+        },
     }
 }
 

@@ -125,7 +125,7 @@ fn point_run_time(p: &Point) -> (Duration, bool) {
             if matches!(p.runtime, RuntimeSpec::Gil { .. }) && held > 0.0 {
                 rate = rate.min(1.0 / held);
             }
-            if let Arrival::Poisson { rate_tps } = p.arrival {
+            if let Arrival::Poisson { rate_tps } | Arrival::Bursty { rate_tps, .. } = p.arrival {
                 if rate_tps > 0.0 {
                     rate = rate.min(rate_tps);
                 }

@@ -125,25 +125,21 @@ impl<'de> Deserialize<'de> for RawTasks {
     }
 }
 
-/// `"batch"` or `{ poisson = { rate_tps = R } }`.
+/// `"batch"`, `{ poisson = { rate_tps = R } }` or `{ bursty = { rate_tps = R, burst = B } }`.
 #[derive(Debug, Clone, Copy)]
 pub enum RawArrival {
     Batch,
     Poisson { rate_tps: PosF64 },
+    Bursty { rate_tps: PosF64, burst: PosU32 },
 }
 
-const ARRIVAL_EXPECTED: &str = "\"batch\" or { poisson = { rate_tps = R } }";
+const ARRIVAL_EXPECTED: &str = "\"batch\", { poisson = { rate_tps = R } } or { bursty = { rate_tps = R, burst = B } }";
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ArrivalForm {
-    poisson: PoissonForm,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PoissonForm {
-    rate_tps: PosF64,
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum ArrivalForm {
+    Poisson { rate_tps: PosF64 },
+    Bursty { rate_tps: PosF64, burst: PosU32 },
 }
 
 impl<'de> Deserialize<'de> for RawArrival {
@@ -163,9 +159,9 @@ impl<'de> Deserialize<'de> for RawArrival {
                 }
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawArrival, A::Error> {
-                let form = ArrivalForm::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(RawArrival::Poisson {
-                    rate_tps: form.poisson.rate_tps,
+                Ok(match ArrivalForm::deserialize(de::value::MapAccessDeserializer::new(map))? {
+                    ArrivalForm::Poisson { rate_tps } => RawArrival::Poisson { rate_tps },
+                    ArrivalForm::Bursty { rate_tps, burst } => RawArrival::Bursty { rate_tps, burst },
                 })
             }
         }
