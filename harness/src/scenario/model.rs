@@ -21,6 +21,7 @@ pub struct Scenario {
     pub time_limit: Duration,
     pub tasks: TaskBudget,
     pub arrival: Arrival,
+    pub onnx: OnnxConfig,
     pub devices: BTreeMap<String, Device>,
     pub runtimes: BTreeMap<String, RuntimeSpec>,
     pub workloads: BTreeMap<String, Workload>,
@@ -85,6 +86,21 @@ pub enum Arrival {
     Bursty { rate_tps: f64, burst: u32 },
 }
 
+/// The model behind the `mobilenetv2` kernel (`[onnx]` in a scenario).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnnxConfig {
+    /// A MobileNetV2 ONNX file; `None`: the one `scripts/setup` builds (models/mobilenetv2.onnx).
+    pub model: Option<PathBuf>,
+    /// ONNX Runtime's intra-op threads per session.
+    pub intra_op_threads: u32,
+}
+
+impl Default for OnnxConfig {
+    fn default() -> Self {
+        OnnxConfig { model: None, intra_op_threads: 1 }
+    }
+}
+
 /// How tasks meet threads.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -124,6 +140,7 @@ pub struct Point {
     pub rep: u32,
     pub tasks: TaskBudget,
     pub arrival: Arrival,
+    pub onnx: OnnxConfig,
     /// Derived from the scenario seed and the point's key, so a point draws the same
     /// latencies whatever else runs.
     pub seed: u64,

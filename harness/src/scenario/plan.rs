@@ -44,6 +44,7 @@ impl Scenario {
                                     rep,
                                     tasks: workload.tasks.unwrap_or(self.tasks),
                                     arrival: workload.arrival.unwrap_or(self.arrival),
+                                    onnx: self.onnx.clone(),
                                     seed: 0,
                                     time_limit: self.time_limit,
                                 };
@@ -324,6 +325,7 @@ threads = { pow2 = [1, 4] }
             rep: 0,
             tasks,
             arrival: Arrival::Batch,
+            onnx: Default::default(),
             seed: 0,
             time_limit: Duration::from_secs(120),
         }

@@ -29,6 +29,7 @@ pub struct MainFile {
     pub time_limit_s: Option<Secs>,
     pub tasks: Option<RawTasks>,
     pub arrival: Option<RawArrival>,
+    pub onnx: Option<RawOnnx>,
     #[serde(default)]
     pub devices: Named<RawDevice>,
     #[serde(default)]
@@ -36,6 +37,15 @@ pub struct MainFile {
     #[serde(default)]
     pub workloads: Named<RawWorkload>,
     pub sweep: Option<RawSweep>,
+}
+
+/// `[onnx]`: the model the `mobilenetv2` kernel runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOnnx {
+    /// Path to a MobileNetV2 ONNX file, relative to the scenario file.
+    pub model: Option<Spanned<String>>,
+    pub intra_op_threads: Option<PosU32>,
 }
 
 /// A file named by `include`: definitions only.
