@@ -8,6 +8,7 @@ use super::{quantile_ms, TaskStats, Usage};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
     pub tasks: u64,
+    pub tasks_unfinished: u64,
     pub elapsed_s: f64,
     pub tps: f64,
     pub lat_p50_ms: Option<f64>,
@@ -30,6 +31,7 @@ pub struct Measurement {
 impl Measurement {
     pub fn new(
         stats: &TaskStats,
+        unfinished: u64,
         elapsed: std::time::Duration,
         usage: &Usage,
         spawn: std::time::Duration,
@@ -39,6 +41,7 @@ impl Measurement {
         let q = |p| quantile_ms(&stats.service_us, p);
         Measurement {
             tasks: stats.tasks,
+            tasks_unfinished: unfinished,
             elapsed_s: elapsed.as_secs_f64(),
             tps: stats.tasks as f64 / secs,
             lat_p50_ms: q(0.50),

@@ -112,6 +112,7 @@ mod tests {
             memory_cap_mb: None,
             cpu_quota: None,
             tasks: Some(10),
+            tasks_unfinished: Some(0),
             elapsed_s: Some(1.0),
             tps: Some(tps),
             lat_p50_ms: None,

@@ -23,9 +23,9 @@ pub fn run_from_stdin() -> anyhow::Result<()> {
 /// Calibrates, runs the strategy, and measures the window from first arrival to last
 /// completion (thread start-up and calibration excluded).
 pub fn measure(point: Point) -> anyhow::Result<Measurement> {
-    let (program, calibration) = Program::compile(&point.workload.phases);
+    let (program, calibration) = Program::compile(&point.workload.phases, &point.onnx)?;
     let interp = Interpreter::new(&point.runtime);
     let setup = Arc::new(Setup { point, program, interp });
     let out = strategy::run(setup)?;
-    Ok(Measurement::new(&out.stats, out.elapsed, &out.usage, out.spawn, calibration))
+    Ok(Measurement::new(&out.stats, out.unfinished, out.elapsed, &out.usage, out.spawn, calibration))
 }

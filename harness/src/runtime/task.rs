@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use workloads::kernels::mobilenet;
 use workloads::{thread_cpu_time, Calibrated, Kernel, Latency, Phase, Rng};
 
 use super::Interpreter;
 use crate::measure::sched;
+use crate::scenario::OnnxConfig;
 
 /// Work between two lock checks: "a few microseconds", like CPython's eval-breaker checks.
 const SLICE_US: f64 = 5.0;
@@ -35,9 +37,18 @@ pub struct TaskTimes {
 }
 
 impl Program {
-    /// Calibrates each kernel the phases use (once, on the calling thread) and turns
-    /// `work_us` into fixed unit counts.
-    pub fn compile(phases: &[Phase]) -> (Program, Vec<Calibrated>) {
+    /// Loads the ONNX session if a phase runs MobileNetV2, calibrates each kernel the phases
+    /// use (once, on the calling thread) and turns `work_us` into fixed unit counts.
+    pub fn compile(
+        phases: &[Phase],
+        onnx: &OnnxConfig,
+    ) -> Result<(Program, Vec<Calibrated>), workloads::onnx::OnnxError> {
+        let uses = |k: Kernel| {
+            phases.iter().any(|p| matches!(p, Phase::Cpu(w) | Phase::Native(w) if w.kernel == k))
+        };
+        if uses(Kernel::Mobilenetv2) {
+            mobilenet::prepare(onnx.model.as_deref(), onnx.intra_op_threads as usize)?;
+        }
         let mut calib: HashMap<Kernel, Calibrated> = HashMap::new();
         let mut speed = |k: Kernel| *calib.entry(k).or_insert_with(|| Calibrated::measure(k));
         let steps = phases
@@ -57,7 +68,7 @@ impl Program {
             .collect();
         let mut used: Vec<Calibrated> = calib.into_values().collect();
         used.sort_by_key(|c| c.kernel.name());
-        (Program { steps }, used)
+        Ok((Program { steps }, used))
     }
 
     /// Runs one task: takes the lock as a Python thread does to run Python code, releases it

@@ -34,6 +34,18 @@ impl Latch {
             p = self.idle.wait(p).unwrap_or_else(|e| e.into_inner());
         }
     }
+
+    /// Like `wait`, but gives up at `deadline`.
+    pub fn wait_until(&self, deadline: Instant) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        while *p > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            p = self.idle.wait_timeout(p, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
 }
 
 /// Decides, for closed-loop (batch) runs with a time budget, whether a finished task is
@@ -47,6 +59,15 @@ pub struct Budget {
 impl Budget {
     pub fn refill(&self) -> bool {
         matches!(self.budget, TaskBudget::Duration(d) if self.start.elapsed() < d)
+    }
+
+    /// With a time budget, the end of the measurement window: tasks still queued or running
+    /// then are abandoned, so a point takes its budget however slow its tasks are.
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.budget {
+            TaskBudget::Duration(d) => Some(self.start + d),
+            TaskBudget::Count(_) => None,
+        }
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Outcome {
     pub spawn: Duration,
     /// Process CPU and context switches over `elapsed`.
     pub usage: Usage,
+    /// Tasks that arrived but did not finish within a time budget's window.
+    pub unfinished: u64,
 }
 
 pub fn run(setup: Arc<Setup>) -> anyhow::Result<Outcome> {

@@ -75,6 +75,16 @@ impl Shared {
         self.lock().closed = true;
         self.ready.notify_all();
     }
+
+    /// Drops what is still queued and closes the queue; returns how many jobs were dropped.
+    pub fn abandon(&self) -> usize {
+        let mut q = self.lock();
+        let dropped = q.jobs.len();
+        q.jobs.clear();
+        q.closed = true;
+        self.ready.notify_all();
+        dropped
+    }
 }
 
 pub struct ThreadPool {
@@ -109,6 +119,12 @@ impl ThreadPool {
             }
         }
         Ok(ThreadPool { shared, workers })
+    }
+
+    /// Abandons the queue and leaves the workers to finish their current job on their own
+    /// (the point process exits without waiting for them).
+    pub fn detach(self) {
+        self.shared.abandon();
     }
 
     /// Lets the workers finish what is queued, then joins them.

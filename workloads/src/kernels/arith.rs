@@ -27,7 +27,7 @@ mod tests {
     fn arith_known_answers() {
         // x: 0 -> rotl(0,5)^0 = 0 -> rotl(0,5)^1 = 1 -> rotl(1,5)^4 = 36 -> rotl(36,5)^9 = 1161
         assert_eq!(arith_iterations(3), 36);
-        assert_eq!(arith_iterations(4), 36 * 32 ^ 9);
+        assert_eq!(arith_iterations(4), (36 * 32) ^ 9);
         assert_eq!(arith(2), arith_iterations(128));
     }
 }

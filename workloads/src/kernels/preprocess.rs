@@ -7,7 +7,6 @@ use std::hint::black_box;
 use std::sync::OnceLock;
 
 use super::ShapeError;
-use crate::rng::Rng;
 
 pub const SRC_W: usize = 640;
 pub const SRC_H: usize = 480;
@@ -42,19 +41,20 @@ fn taps(src: usize, dst: usize) -> Vec<Tap> {
 #[derive(Debug, Clone)]
 pub struct Resize {
     sw: usize,
-    sh: usize,
+    src_len: usize,
     xs: Vec<Tap>,
     ys: Vec<Tap>,
 }
 
 impl Resize {
-    /// Fails if the source is empty while the destination is not.
+    /// Fails if the source is empty while the destination is not, or on sizes that overflow.
     pub fn new(sw: usize, sh: usize, dw: usize, dh: usize) -> Result<Self, ShapeError> {
-        if (sw == 0 || sh == 0) && dw * dh > 0 {
+        let (src_len, dst_len) = (rgb_len(sw, sh)?, rgb_len(dw, dh)?);
+        if src_len == 0 && dst_len > 0 {
             return Err(ShapeError::Invalid { what: "resize", reason: "empty source image" });
         }
-        let (xs, ys) = if dw * dh == 0 { (vec![], vec![]) } else { (taps(sw, dw), taps(sh, dh)) };
-        Ok(Resize { sw, sh, xs, ys })
+        let (xs, ys) = if dst_len == 0 { (vec![], vec![]) } else { (taps(sw, dw), taps(sh, dh)) };
+        Ok(Resize { sw, src_len, xs, ys })
     }
 
     pub fn dst_width(&self) -> usize {
@@ -67,7 +67,7 @@ impl Resize {
 
     /// Writes output row `dy` (`3 * dst_width` bytes) into `out`.
     pub fn row(&self, src: &[u8], dy: usize, out: &mut [u8]) -> Result<(), ShapeError> {
-        check_len("resize source", src.len(), self.sw * self.sh * 3)?;
+        check_len("resize source", src.len(), self.src_len)?;
         check_len("resize output row", out.len(), self.dst_width() * 3)?;
         let Some(ty) = self.ys.get(dy) else {
             return Err(ShapeError::Invalid { what: "resize", reason: "row index out of range" });
@@ -87,6 +87,13 @@ impl Resize {
     }
 }
 
+/// `3 * w * h`, or an error if it overflows.
+fn rgb_len(w: usize, h: usize) -> Result<usize, ShapeError> {
+    w.checked_mul(h)
+        .and_then(|n| n.checked_mul(3))
+        .ok_or(ShapeError::Invalid { what: "image", reason: "size overflows" })
+}
+
 fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), ShapeError> {
     if got == expected {
         Ok(())
@@ -98,8 +105,8 @@ fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), Shap
 /// Bilinear resize of an interleaved RGB u8 image `sw x sh` to `dw x dh`.
 pub fn resize_bilinear(src: &[u8], sw: usize, sh: usize, dw: usize, dh: usize) -> Result<Vec<u8>, ShapeError> {
     let r = Resize::new(sw, sh, dw, dh)?;
-    check_len("resize source", src.len(), sw * sh * 3)?;
-    let mut out = vec![0u8; dw * dh * 3];
+    check_len("resize source", src.len(), r.src_len)?;
+    let mut out = vec![0u8; rgb_len(dw, dh)?];
     if dw > 0 {
         for (dy, row) in out.chunks_exact_mut(dw * 3).enumerate() {
             r.row(src, dy, row)?;
@@ -113,7 +120,8 @@ pub fn resize_bilinear(src: &[u8], sw: usize, sh: usize, dw: usize, dh: usize) -
 pub fn normalize_row(row: &[u8], mean: [f32; 3], std: [f32; 3], out: &mut [f32], plane_stride: usize) -> Result<(), ShapeError> {
     let w = row.len() / 3;
     check_len("normalize row", row.len(), w * 3)?;
-    if w > plane_stride || out.len() < 2 * plane_stride + w {
+    let need = plane_stride.checked_mul(2).and_then(|n| n.checked_add(w));
+    if w > plane_stride || need.is_none_or(|n| out.len() < n) {
         return Err(ShapeError::Invalid { what: "normalize", reason: "output too small for 3 planes" });
     }
     for c in 0..3 {
@@ -128,9 +136,10 @@ pub fn normalize_row(row: &[u8], mean: [f32; 3], std: [f32; 3], out: &mut [f32],
 
 /// An interleaved RGB `w x h` image to a planar (NCHW, N = 1) normalised f32 tensor.
 pub fn normalize_nchw(rgb: &[u8], w: usize, h: usize, mean: [f32; 3], std: [f32; 3]) -> Result<Vec<f32>, ShapeError> {
-    check_len("normalize image", rgb.len(), w * h * 3)?;
-    let plane = w * h;
-    let mut out = vec![0f32; 3 * plane];
+    let len = rgb_len(w, h)?;
+    check_len("normalize image", rgb.len(), len)?;
+    let plane = len / 3;
+    let mut out = vec![0f32; len];
     if w > 0 {
         for (y, row) in rgb.chunks_exact(w * 3).enumerate() {
             normalize_row(row, mean, std, &mut out[y * w..], plane)?;
@@ -140,19 +149,20 @@ pub fn normalize_nchw(rgb: &[u8], w: usize, h: usize, mean: [f32; 3], std: [f32;
 }
 
 /// The standard input: a 640x480 frame with a horizontal red gradient, a vertical green
-/// gradient, a 32-pixel blue checkerboard and sensor noise of +-8 levels.
+/// gradient, a 32-pixel blue checkerboard and sensor noise of -8..=7 levels.
 pub fn standard_frame() -> &'static [u8] {
     static F: OnceLock<Vec<u8>> = OnceLock::new();
     F.get_or_init(|| {
-        let mut rng = Rng::new(0x1ma6e);
-        let mut f = Vec::with_capacity(SRC_W * SRC_H * 3);
-        for y in 0..SRC_H {
-            for x in 0..SRC_W {
-                let noise = (rng.next_u64() % 17) as i32 - 8;
-                let r = (x * 255 / (SRC_W - 1)) as i32;
-                let g = (y * 255 / (SRC_H - 1)) as i32;
-                let b = if (x / 32 + y / 32) % 2 == 0 { 200 } else { 40 };
-                f.extend([r, g, b].map(|v| (v + noise).clamp(0, 255) as u8));
+        let mut f = vec![0u8; SRC_W * SRC_H * 3];
+        for (i, px) in f.chunks_exact_mut(3).enumerate() {
+            let (x, y) = (i % SRC_W, i / SRC_W);
+            // Noise in -8..=7 from a multiplicative hash of the pixel index.
+            let noise = ((i as u32).wrapping_mul(0x9E37_79B1) >> 28) as i32 - 8;
+            let r = (x * 255 / (SRC_W - 1)) as i32;
+            let g = (y * 255 / (SRC_H - 1)) as i32;
+            let b = if (x / 32 + y / 32) % 2 == 0 { 200 } else { 40 };
+            for (p, v) in px.iter_mut().zip([r, g, b]) {
+                *p = (v + noise).clamp(0, 255) as u8;
             }
         }
         f
@@ -229,6 +239,8 @@ mod tests {
         assert!(normalize_nchw(&[1, 2], 1, 1, IMAGENET_MEAN, IMAGENET_STD).is_err());
         let r = Resize::new(4, 4, 2, 2).unwrap();
         assert!(r.row(&[0; 48], 2, &mut [0; 6]).is_err());
+        assert!(resize_bilinear(&[0; 3], 1, 1, usize::MAX, 2).is_err());
+        assert!(normalize_row(&[0; 6], IMAGENET_MEAN, IMAGENET_STD, &mut [0.0; 6], usize::MAX).is_err());
     }
 
     #[test]
