@@ -39,3 +39,21 @@ fn bad_only_expression_is_a_clear_error() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown key `colour`"));
 }
+
+#[test]
+fn every_shipped_scenario_loads() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let o = gilbench(&["list", path.to_str().unwrap()]);
+            assert!(o.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&o.stderr));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "found {checked} scenarios in {dir}");
+    // The seven workloads x 11 thread counts x 2 devices x 3 repetitions.
+    let o = gilbench(&["list", &format!("{dir}/edge.toml")]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("462 points"));
+}
