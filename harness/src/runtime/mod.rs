@@ -4,7 +4,7 @@ mod gil;
 mod task;
 
 pub use gil::Gil;
-pub use task::{Program, TaskTimes};
+pub use task::{touched, Program, Step, TaskTimes};
 
 use std::time::Duration;
 

@@ -14,9 +14,12 @@ use crate::scenario::OnnxConfig;
 /// Work between two lock checks: "a few microseconds", like CPython's eval-breaker checks.
 const SLICE_US: f64 = 5.0;
 
+/// A phase with its calibrated amount of work.
 #[derive(Debug, Clone)]
-enum Step {
+pub enum Step {
+    /// `units` of `kernel` holding the lock, checking for a drop request every `slice` units.
     Cpu { kernel: Kernel, units: u64, slice: u64 },
+    /// `units` of `kernel` with the lock released.
     Native { kernel: Kernel, units: u64 },
     Io(Latency),
     Alloc { bytes: usize },
@@ -37,6 +40,11 @@ pub struct TaskTimes {
 }
 
 impl Program {
+    /// The compiled phases, for strategies that run them their own way (an event loop).
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
     /// Loads the ONNX session if a phase runs MobileNetV2, calibrates each kernel the phases
     /// use (once, on the calling thread) and turns `work_us` into fixed unit counts.
     pub fn compile(
@@ -116,7 +124,7 @@ impl Program {
 }
 
 /// A buffer whose every page has been written, so it counts in RSS.
-fn touched(bytes: usize) -> Vec<u8> {
+pub fn touched(bytes: usize) -> Vec<u8> {
     let mut v = vec![0u8; bytes];
     for i in (0..bytes).step_by(4096) {
         v[i] = 1;
