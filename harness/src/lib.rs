@@ -5,6 +5,7 @@
 //! (device profile -> cgroup), `runtime` (interpreter models), `strategy` (tasks meet
 //! threads), `measure`, `results` (CSV + manifest), `report`; `runner` drives the sweep.
 
+pub mod controller;
 pub mod limits;
 pub mod measure;
 pub mod report;

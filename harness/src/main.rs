@@ -60,6 +60,9 @@ enum Command {
     /// Internal: run one point read as JSON from stdin (used by `run`).
     #[command(name = POINT_SUBCOMMAND, hide = true)]
     Point,
+    /// Internal: a process-pool worker (used by the `process` strategy).
+    #[command(name = gilbench::strategy::process::WORKER_SUBCOMMAND, hide = true)]
+    Worker,
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,10 @@ fn real_main() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Point => {
             runner::point::run_from_stdin()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker => {
+            gilbench::strategy::process::worker_main()?;
             Ok(ExitCode::SUCCESS)
         }
         Command::List { file, only, points } => {

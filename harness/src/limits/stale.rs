@@ -55,7 +55,7 @@ pub(crate) fn clean_in(bases: &[PathBuf], hooks: Hooks, alive: impl Fn(u32) -> b
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(runner_pid);
-        if pid.map_or(true, &alive) {
+        if pid.is_none_or(&alive) {
             continue;
         }
         remove_tree(&dir, hooks);

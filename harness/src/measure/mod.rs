@@ -4,9 +4,11 @@
 pub mod process;
 pub mod sched;
 pub mod tasks;
+pub mod timeline;
 
 pub use process::{peak_rss_mb, Usage};
-pub use tasks::{quantile_ms, TaskStats};
+pub use tasks::{quantile_ms, TaskStats, Totals};
+pub use timeline::{settling, Settling, TimelineRow};
 pub mod record;
 
 pub use record::Measurement;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use workloads::Calibrated;
 
-use super::{quantile_ms, TaskStats, Usage};
+use super::{quantile_ms, settling, Settling, TaskStats, TimelineRow, Usage};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
@@ -22,10 +22,18 @@ pub struct Measurement {
     /// Process CPU time over elapsed time, in cores (1.0 = one core busy).
     pub cpu_cores_used: f64,
     pub peak_rss_mb: Option<f64>,
+    /// Process pools: proportional set size summed over the tree (shared pages split).
+    #[serde(default)]
+    pub pss_mb: Option<f64>,
     pub ctx_voluntary: u64,
     pub ctx_involuntary: u64,
     pub spawn_ms: f64,
     pub calibration: Vec<Calibrated>,
+    /// Elastic pools: the controller's intervals and their summary.
+    #[serde(default)]
+    pub settling: Option<Settling>,
+    #[serde(default)]
+    pub timeline: Vec<TimelineRow>,
 }
 
 impl Measurement {
@@ -36,6 +44,7 @@ impl Measurement {
         usage: &Usage,
         spawn: std::time::Duration,
         calibration: Vec<Calibrated>,
+        timeline: Vec<TimelineRow>,
     ) -> Self {
         let secs = elapsed.as_secs_f64().max(1e-9);
         let q = |p| quantile_ms(&stats.service_us, p);
@@ -54,10 +63,13 @@ impl Measurement {
             runq_wait_frac: stats.runq_wait_frac(),
             cpu_cores_used: usage.cpu.as_secs_f64() / secs,
             peak_rss_mb: super::peak_rss_mb(),
+            pss_mb: None,
             ctx_voluntary: usage.voluntary_switches,
             ctx_involuntary: usage.involuntary_switches,
             spawn_ms: spawn.as_secs_f64() * 1000.0,
             calibration,
+            settling: settling(&timeline),
+            timeline,
         }
     }
 }

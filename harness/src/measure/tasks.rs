@@ -64,22 +64,73 @@ impl TaskStats {
 
     /// Mean over tasks of beta = 1 - cpu/wall.
     pub fn beta_mean(&self) -> Option<f64> {
-        self.mean(self.sum_beta)
+        self.totals().beta_mean()
     }
 
     /// Mean over tasks of the fraction of task time spent waiting for the lock.
     pub fn lock_wait_frac(&self) -> Option<f64> {
-        self.mean(self.sum_lock_frac)
+        self.totals().lock_wait_frac()
     }
 
     /// Share of all task time spent runnable but not running (time-weighted).
     pub fn runq_wait_frac(&self) -> Option<f64> {
-        (self.sum_wall > Duration::ZERO)
-            .then(|| self.sum_runq.as_secs_f64() / self.sum_wall.as_secs_f64())
+        self.totals().runq_wait_frac()
     }
 
-    fn mean(&self, sum: f64) -> Option<f64> {
-        (self.tasks > 0).then(|| sum / self.tasks as f64)
+    /// Running sums, so that a controller can look at one interval (`now - before`).
+    pub fn totals(&self) -> Totals {
+        Totals {
+            tasks: self.tasks,
+            sum_beta: self.sum_beta,
+            sum_lock_frac: self.sum_lock_frac,
+            sum_wall: self.sum_wall,
+            sum_runq: self.sum_runq,
+        }
+    }
+
+}
+
+/// The sums behind a `TaskStats`, over all tasks so far or over an interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    pub tasks: u64,
+    sum_beta: f64,
+    sum_lock_frac: f64,
+    sum_wall: Duration,
+    sum_runq: Duration,
+}
+
+impl Totals {
+    pub fn add(&mut self, o: &Totals) {
+        self.tasks += o.tasks;
+        self.sum_beta += o.sum_beta;
+        self.sum_lock_frac += o.sum_lock_frac;
+        self.sum_wall += o.sum_wall;
+        self.sum_runq += o.sum_runq;
+    }
+
+    /// What happened between `before` and `self`.
+    pub fn since(&self, before: &Totals) -> Totals {
+        Totals {
+            tasks: self.tasks.saturating_sub(before.tasks),
+            sum_beta: self.sum_beta - before.sum_beta,
+            sum_lock_frac: self.sum_lock_frac - before.sum_lock_frac,
+            sum_wall: self.sum_wall.saturating_sub(before.sum_wall),
+            sum_runq: self.sum_runq.saturating_sub(before.sum_runq),
+        }
+    }
+
+    pub fn beta_mean(&self) -> Option<f64> {
+        (self.tasks > 0).then(|| self.sum_beta / self.tasks as f64)
+    }
+
+    pub fn lock_wait_frac(&self) -> Option<f64> {
+        (self.tasks > 0).then(|| self.sum_lock_frac / self.tasks as f64)
+    }
+
+    pub fn runq_wait_frac(&self) -> Option<f64> {
+        (self.sum_wall > Duration::ZERO)
+            .then(|| self.sum_runq.as_secs_f64() / self.sum_wall.as_secs_f64())
     }
 }
 

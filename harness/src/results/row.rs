@@ -56,10 +56,18 @@ pub struct Row {
     pub runq_wait_frac: Option<f64>,
     pub cpu_cores_used: Option<f64>,
     pub peak_rss_mb: Option<f64>,
+    pub pss_mb: Option<f64>,
     pub cgroup_mem_peak_mb: Option<f64>,
     pub ctx_voluntary: Option<u64>,
     pub ctx_involuntary: Option<u64>,
     pub spawn_ms: Option<f64>,
+    /// Elastic pools: pool size at the end, time-weighted mean, vetoes, settling time and the
+    /// throughput after settling (see measure/timeline.rs).
+    pub final_threads: Option<u32>,
+    pub mean_threads: Option<f64>,
+    pub vetoes: Option<u32>,
+    pub settle_s: Option<f64>,
+    pub steady_tps: Option<f64>,
     /// The whole point: process start, calibration, threads, run.
     pub point_wall_s: f64,
     pub message: String,
@@ -81,6 +89,7 @@ pub struct Ending {
 impl Row {
     pub fn new(point: &Point, end: Ending) -> Row {
         let m = end.measurement.as_ref();
+        let st = m.and_then(|m| m.settling);
         Row {
             scenario: point.scenario.clone(),
             device: point.device.name.clone(),
@@ -108,10 +117,16 @@ impl Row {
             runq_wait_frac: m.and_then(|m| m.runq_wait_frac),
             cpu_cores_used: m.map(|m| m.cpu_cores_used),
             peak_rss_mb: m.and_then(|m| m.peak_rss_mb),
+            pss_mb: m.and_then(|m| m.pss_mb),
             cgroup_mem_peak_mb: end.cgroup_mem_peak_mb,
             ctx_voluntary: m.map(|m| m.ctx_voluntary),
             ctx_involuntary: m.map(|m| m.ctx_involuntary),
             spawn_ms: m.map(|m| m.spawn_ms),
+            final_threads: st.map(|s| s.final_threads),
+            mean_threads: st.map(|s| s.mean_threads),
+            vetoes: st.map(|s| s.vetoes),
+            settle_s: st.map(|s| s.settle_s),
+            steady_tps: st.map(|s| s.steady_tps),
             point_wall_s: end.point_wall_s,
             // One physical line per row keeps resume's partial-line repair simple.
             message: end.message.replace(['\n', '\r'], "; "),

@@ -80,6 +80,23 @@ impl Store {
     }
 }
 
+/// Writes an elastic pool's controller timeline to `timelines/<point key>.csv` in `dir`.
+pub fn write_timeline(
+    dir: &Path,
+    key: &PointKey,
+    rows: &[crate::measure::TimelineRow],
+) -> anyhow::Result<PathBuf> {
+    let folder = dir.join("timelines");
+    std::fs::create_dir_all(&folder)?;
+    let path = folder.join(format!("{}.csv", key.to_string().replace('/', "_")));
+    let mut w = csv::Writer::from_path(&path).with_context(|| format!("writing {}", path.display()))?;
+    for r in rows {
+        w.serialize(r)?;
+    }
+    w.flush()?;
+    Ok(path)
+}
+
 /// Every row of a points.csv; a malformed row is an error naming its line.
 pub fn read_rows(path: &Path) -> anyhow::Result<Vec<Row>> {
     let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;

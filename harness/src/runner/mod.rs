@@ -18,7 +18,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::limits::{self, Limiter};
-use crate::results::{Manifest, Row, Status, Store};
+use crate::results::{write_timeline, Manifest, Row, Status, Store};
 use crate::scenario::{estimate, Point, Scenario};
 
 pub struct Options {
@@ -89,6 +89,9 @@ pub fn run(scenario: &Scenario, opts: &Options) -> anyhow::Result<Report> {
             report.interrupted = true;
             break;
         };
+        if let Some(m) = ending.measurement.as_ref().filter(|m| !m.timeline.is_empty()) {
+            write_timeline(&opts.out, &key, &m.timeline).context("writing a controller timeline")?;
+        }
         let row = Row::new(point, ending);
         store.append(&row).with_context(|| format!("appending to {}", store.path().display()))?;
         report.ran += 1;

@@ -27,5 +27,19 @@ pub fn measure(point: Point) -> anyhow::Result<Measurement> {
     let interp = Interpreter::new(&point.runtime);
     let setup = Arc::new(Setup { point, program, interp });
     let out = strategy::run(setup)?;
-    Ok(Measurement::new(&out.stats, out.unfinished, out.elapsed, &out.usage, out.spawn, calibration))
+    let mut m = Measurement::new(
+        &out.stats,
+        out.unfinished,
+        out.elapsed,
+        &out.usage,
+        out.spawn,
+        calibration,
+        out.timeline,
+    );
+    // A process pool's memory is its whole tree, not the parent's.
+    if let Some((rss, pss)) = out.tree_memory_mb {
+        m.peak_rss_mb = Some(rss);
+        m.pss_mb = Some(pss);
+    }
+    Ok(m)
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use workloads::Phase;
 
+use crate::controller::ControllerSpec;
+
 /// A scenario after parsing, include resolution and validation.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -101,19 +103,112 @@ impl Default for OnnxConfig {
     }
 }
 
-/// How tasks meet threads.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// How tasks meet threads. In TOML a name (`"fixed"`, `"process"`, `"async"`,
+/// `"queue-scaler"`, `"adaptive-paper"`, `"adaptive-betapool"`, `"adaptive"`) or a one-key table
+/// with parameters (`{ async = { offload_native = true } }`, `{ adaptive-paper = { beta_thresh = 0.4 } }`).
+#[derive(Debug, Clone, PartialEq)]
 pub enum StrategySpec {
     /// A fixed pool of N threads.
     Fixed,
+    /// N single-threaded worker processes (multiprocessing).
+    Process,
+    /// One event-loop thread with N tasks in flight (asyncio).
+    Async(AsyncParams),
+    /// A pool resized by a controller; the sweep's N does not apply.
+    Elastic(ControllerSpec),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AsyncParams {
+    /// Run native phases on a blocking pool (run_in_executor) instead of the loop thread.
+    pub offload_native: bool,
 }
 
 impl StrategySpec {
+    /// The name in keys and CSV rows.
     pub fn name(&self) -> &'static str {
         match self {
             StrategySpec::Fixed => "fixed",
+            StrategySpec::Process => "process",
+            StrategySpec::Async(p) if p.offload_native => "async-offload",
+            StrategySpec::Async(_) => "async",
+            StrategySpec::Elastic(c) => c.name(),
         }
+    }
+
+    /// Whether the strategy picks its own thread count (one point per repetition).
+    pub fn is_elastic(&self) -> bool {
+        matches!(self, StrategySpec::Elastic(_))
+    }
+
+    const EXPECTED: &'static str = "one of \"fixed\", \"process\", \"async\", \"queue-scaler\", \
+        \"adaptive-paper\", \"adaptive-betapool\", \"adaptive\", or a one-key table with parameters";
+}
+
+impl Serialize for StrategySpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            StrategySpec::Fixed | StrategySpec::Process => s.serialize_str(self.name()),
+            StrategySpec::Async(p) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("async", p)?;
+                m.end()
+            }
+            StrategySpec::Elastic(c) => c.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StrategySpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrategySpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(StrategySpec::EXPECTED)
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<StrategySpec, E> {
+                match v {
+                    "fixed" => Ok(StrategySpec::Fixed),
+                    "process" => Ok(StrategySpec::Process),
+                    "async" => Ok(StrategySpec::Async(AsyncParams::default())),
+                    _ => ControllerSpec::default_for(v).map(StrategySpec::Elastic).ok_or_else(|| {
+                        E::custom(format!("unknown strategy {v:?}, expected {}", StrategySpec::EXPECTED))
+                    }),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrategySpec, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(A::Error::custom(format!("empty table, expected {}", StrategySpec::EXPECTED)));
+                };
+                let spec = match key.as_str() {
+                    "async" => StrategySpec::Async(map.next_value()?),
+                    "adaptive-paper" => StrategySpec::Elastic(ControllerSpec::Paper(map.next_value()?)),
+                    "adaptive-betapool" => {
+                        StrategySpec::Elastic(ControllerSpec::Betapool(map.next_value()?))
+                    }
+                    "adaptive" => StrategySpec::Elastic(ControllerSpec::Ours(map.next_value()?)),
+                    "queue-scaler" => StrategySpec::Elastic(ControllerSpec::Queue(map.next_value()?)),
+                    other => {
+                        return Err(A::Error::custom(format!(
+                            "unknown strategy {other:?} (or one without parameters), expected {}",
+                            StrategySpec::EXPECTED
+                        )))
+                    }
+                };
+                if let StrategySpec::Elastic(c) = &spec {
+                    c.validate().map_err(A::Error::custom)?;
+                }
+                if map.next_key::<String>()?.is_some() {
+                    return Err(A::Error::custom("expected one strategy per table"));
+                }
+                Ok(spec)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

@@ -350,7 +350,7 @@ impl Loader {
                 }
                 let mut out: Vec<StrategySpec> = Vec::new();
                 for s in list.get_ref() {
-                    if out.contains(s.get_ref()) {
+                    if out.iter().any(|o| o.name() == s.get_ref().name()) {
                         return Err(src.at(
                             s.span(),
                             format!("sweep.strategies: {:?} is listed twice", s.get_ref().name()),
@@ -1058,12 +1058,24 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
         );
         let text = SWEEP.replace(
             "threads = [1]",
-            "threads = [1]\nstrategies = [\"adaptive\"]",
+            "threads = [1]\nstrategies = [\"adaptiv\"]",
         );
-        assert_eq!(
-            err(&text),
-            "main.toml:13:15: unknown variant `adaptive`, expected `fixed`"
+        assert!(
+            err(&text).starts_with("main.toml:13:15: unknown strategy \"adaptiv\", expected one of \"fixed\""),
+            "{}",
+            err(&text)
         );
+        // Parameters are checked where they are written.
+        let text = SWEEP.replace(
+            "threads = [1]",
+            "threads = [1]\nstrategies = [{ adaptive-paper = { beta_thresh = 2.0 } }]",
+        );
+        assert!(err(&text).starts_with("main.toml:13:15: controller `adaptive-paper`: parameter `beta_thresh`"), "{}", err(&text));
+        let text = SWEEP.replace(
+            "threads = [1]",
+            "threads = [1]\nstrategies = [{ adaptive = { warp = 9 } }]",
+        );
+        assert!(err(&text).contains("unknown field `warp`"), "{}", err(&text));
         let text = SWEEP.replace(
             "threads = [1]",
             "threads = [1]\nstrategies = [\"fixed\", \"fixed\"]",
@@ -1307,7 +1319,7 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
             &format!("arrival = {{ bursty = {{ rate_tps = 500, burst = 20 }} }}\n{SWEEP}"),
         );
         assert_eq!(load(&main).unwrap().arrival, Arrival::Bursty { rate_tps: 500.0, burst: 20 });
-        let main = f.write(
+        f.write(
             "t.toml",
             &format!("arrival = {{ bursty = {{ rate_tps = 500, burst = 0 }} }}\n{SWEEP}"),
         );

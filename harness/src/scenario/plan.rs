@@ -31,7 +31,9 @@ impl Scenario {
             {
                 for workload in sw.workloads.iter().filter_map(|w| self.workloads.get(w)) {
                     for strategy in &sw.strategies {
-                        for &threads in &sw.threads {
+                        // An elastic pool picks its own size: one point, threads = 0.
+                        let sizes = if strategy.is_elastic() { &[0][..] } else { &sw.threads[..] };
+                        for &threads in sizes {
                             for rep in 0..self.repetitions {
                                 let mut point = Point {
                                     scenario: self.name.clone(),
@@ -118,7 +120,10 @@ fn point_run_time(p: &Point) -> (Duration, bool) {
             // Tasks per second, bounded by the threads, the cores, the lock and the arrivals.
             let mut rate = f64::INFINITY;
             if task > 0.0 {
-                rate = rate.min(f64::from(p.threads) / task);
+                // An elastic pool (threads = 0) sizes itself: no thread bound.
+                if p.threads > 0 {
+                    rate = rate.min(f64::from(p.threads) / task);
+                }
             }
             if on_core > 0.0 && cores > 0.0 {
                 rate = rate.min(cores / on_core);

@@ -35,6 +35,10 @@ impl Latch {
         }
     }
 
+    pub fn pending(&self) -> u64 {
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Like `wait`, but gives up at `deadline`.
     pub fn wait_until(&self, deadline: Instant) {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());

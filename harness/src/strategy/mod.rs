@@ -1,13 +1,16 @@
 //! Strategies: how tasks meet threads.
 
+mod async_loop;
 mod feed;
 mod fixed;
 pub mod pool;
+pub mod process;
+mod threads;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::measure::{TaskStats, Usage};
+use crate::measure::{TaskStats, TimelineRow, Usage};
 use crate::runtime::{Interpreter, Program};
 use crate::scenario::{Point, StrategySpec};
 
@@ -31,10 +34,22 @@ pub struct Outcome {
     pub usage: Usage,
     /// Tasks that arrived but did not finish within a time budget's window.
     pub unfinished: u64,
+    /// Controller intervals of an elastic pool (empty for the others).
+    pub timeline: Vec<TimelineRow>,
+    /// Process pools: (RSS, PSS) summed over the parent and its workers, peak of the samples.
+    pub tree_memory_mb: Option<(f64, f64)>,
 }
 
 pub fn run(setup: Arc<Setup>) -> anyhow::Result<Outcome> {
-    match setup.point.strategy {
+    match &setup.point.strategy {
         StrategySpec::Fixed => fixed::run(setup),
+        StrategySpec::Elastic(spec) => {
+            let ctl = spec.build();
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+            let initial = ctl.initial_threads(cores).max(1) as usize;
+            threads::run(setup.clone(), initial, Some(ctl))
+        }
+        StrategySpec::Async(p) => async_loop::run(setup.clone(), p.offload_native),
+        StrategySpec::Process => process::run(setup.clone()),
     }
 }

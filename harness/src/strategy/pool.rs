@@ -25,6 +25,10 @@ struct Queue {
     jobs: VecDeque<Job>,
     idle: usize,
     closed: bool,
+    /// Workers alive, and how many there should be: a worker that finds `live > target`
+    /// before taking a job exits (how a pool shrinks without interrupting tasks).
+    live: usize,
+    target: usize,
 }
 
 #[derive(Default)]
@@ -55,10 +59,15 @@ impl Shared {
         self.len() == 0
     }
 
-    /// Blocks until a job is there; `None` once the pool is closed and drained.
+    /// Blocks until a job is there; `None` once the pool is closed and drained, or when
+    /// this worker is one too many.
     fn pop(&self) -> Option<Job> {
         let mut q = self.lock();
         loop {
+            if q.live > q.target {
+                q.live -= 1;
+                return None;
+            }
             if let Some(j) = q.jobs.pop_front() {
                 return Some(j);
             }
@@ -87,21 +96,43 @@ impl Shared {
     }
 }
 
+type Work = Arc<dyn Fn(usize, Job) + Send + Sync>;
+
 pub struct ThreadPool {
     pub shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
+    work: Work,
 }
 
 impl ThreadPool {
     /// Starts `n` workers on `shared`; worker `w` runs `work(w, job)` for each job it takes.
+    /// Worker numbers are never reused, so `w` can index per-worker state modulo its size.
     pub fn start<F>(n: usize, shared: Arc<Shared>, work: F) -> std::io::Result<ThreadPool>
     where
         F: Fn(usize, Job) + Send + Sync + 'static,
     {
-        let work = Arc::new(work);
-        let mut workers = Vec::with_capacity(n);
-        for w in 0..n {
-            let (s, f) = (shared.clone(), work.clone());
+        let mut pool = ThreadPool { shared, workers: Vec::with_capacity(n), work: Arc::new(work) };
+        pool.resize(n)?;
+        Ok(pool)
+    }
+
+    /// Grows to `n` workers at once, or lets the extra ones exit after their current job.
+    pub fn resize(&mut self, n: usize) -> std::io::Result<()> {
+        let grow = {
+            let mut q = self.shared.lock();
+            q.target = n;
+            let grow = n.saturating_sub(q.live);
+            q.live += grow;
+            grow
+        };
+        if grow == 0 {
+            // Idle workers wake to see whether they are now too many.
+            self.shared.ready.notify_all();
+            return Ok(());
+        }
+        for _ in 0..grow {
+            let w = self.workers.len();
+            let (s, f) = (self.shared.clone(), self.work.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("worker-{w}"))
                 .stack_size(STACK_BYTES)
@@ -111,14 +142,19 @@ impl ThreadPool {
                     }
                 });
             match spawned {
-                Ok(h) => workers.push(h),
+                Ok(h) => self.workers.push(h),
                 Err(e) => {
-                    shared.close();
+                    self.shared.close();
                     return Err(e);
                 }
             }
         }
-        Ok(ThreadPool { shared, workers })
+        Ok(())
+    }
+
+    /// Workers alive (some may be finishing a job before they exit).
+    pub fn live(&self) -> usize {
+        self.shared.lock().live
     }
 
     /// Abandons the queue and leaves the workers to finish their current job on their own
@@ -133,5 +169,57 @@ impl ThreadPool {
         for h in self.workers {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    fn job(index: u64) -> Job {
+        Job { index, queued_at: Instant::now() }
+    }
+
+    #[test]
+    fn resize_grows_and_shrinks_without_losing_jobs() {
+        let done = Arc::new(AtomicUsize::new(0));
+        let busy = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (d, b, p) = (done.clone(), busy.clone(), peak.clone());
+        let queue = Arc::new(Shared::default());
+        let mut pool = ThreadPool::start(2, queue.clone(), move |_, _| {
+            let now = b.fetch_add(1, Ordering::SeqCst) + 1;
+            p.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(5));
+            b.fetch_sub(1, Ordering::SeqCst);
+            d.fetch_add(1, Ordering::SeqCst);
+        })
+        .unwrap();
+        for i in 0..40 {
+            queue.push(job(i));
+        }
+        pool.resize(8).unwrap();
+        while done.load(Ordering::SeqCst) < 40 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(peak.load(Ordering::SeqCst) > 2, "growing added concurrency");
+        pool.resize(1).unwrap();
+        // Idle extra workers exit promptly.
+        let t0 = Instant::now();
+        while pool.live() > 1 && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(pool.live(), 1);
+        peak.store(0, Ordering::SeqCst);
+        for i in 0..5 {
+            queue.push(job(i));
+        }
+        while done.load(Ordering::SeqCst) < 45 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 1, "one worker left");
+        pool.join();
     }
 }

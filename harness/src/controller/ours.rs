@@ -1,0 +1,1026 @@
+//! Our controller (`adaptive`): model-seeded, throughput-verified, contention-guarded.
+//!
+//! Why not beta alone: a thread waiting for the interpreter lock or for a CPU burns no CPU
+//! time, so beta *rises* under GIL contention and oversubscription, exactly where more threads
+//! hurt; native code that releases the lock lowers beta although it parallelises. The harness
+//! measures lock wait and run-queue wait per task, so beta can be decomposed:
+//!
+//! - `w = lock_wait_frac + runq_wait_frac` (waiting that more threads cannot hide),
+//! - `io = max(0, beta - w)` (true blocking: I/O and other off-CPU waits),
+//! - `cpu = 1 - beta` (share of wall time a task is on a CPU),
+//! - `r = io / cpu` = I/O time per unit of CPU time, which, unlike `io`, does not shrink when
+//!   waits stretch the wall time.
+//!
+//! Little's law then gives the thread count that keeps `P` CPUs busy: `N* = P * (1 + r)`.
+//! `P` is the parallelism the runtime really offers, unknown in advance (1 under a GIL for
+//! Python code, up to `cores` for free-threaded or native code). When tasks wait noticeably
+//! (`w >= contention_low`) the pool is saturated and `P` is what is in use, `N * cpu`
+//! (= tasks/s x CPU s/task); otherwise `P` is bounded by `cores` (or the last saturated
+//! estimate of this regime).
+//!
+//! The model only proposes; throughput decides. Every move is a probe measured over a
+//! window of at least `max(min_window_tasks, window_tasks_per_thread * N)` completed tasks
+//! (`seek_window_tasks` while seeking upwards), so tasks longer than an interval never read
+//! as a drop; a window also closes after `max_window_s` if any task completed. Before each
+//! window the transient is discarded
+//! (one task wall time, `N / X`, at least half an interval). Rules, in order:
+//!
+//! 1. Queue empty for `idle_intervals` intervals: shrink to `max(busy * idle_headroom, N/2)`
+//!    where `busy = cpu_util * cores / (1 - beta)` is the number of tasks in flight (Little),
+//!    and restart seeking when work comes back. A non-empty queue is required to grow.
+//! 2. Seek (start, and after a regime change): jump to `N*` (at most `max_jump` x per step)
+//!    while it is more than `probe_factor` away. An upward jump is kept only if throughput
+//!    rose by more than `margin`; a downward one if throughput stays within `margin` of the
+//!    best seen (fewer threads for the same work wins ties: less latency, less memory).
+//! 3. Climb: probe `N * probe_factor` while contention is below `contention_high` and each
+//!    probe gains more than `margin`; growth refused by contention or by a failed probe is a
+//!    Veto (counted) and the pool steps back to the best N. After a failed upward probe, if
+//!    the pool waits (`w >= contention_low`) or throughput fell, probe downwards
+//!    (`N / probe_factor`), accepted on the same tie rule; continue down while contention
+//!    stays high. Then settle.
+//! 4. Settled: hold. Re-probe after `reprobe_windows` windows, doubling the wait (up to
+//!    `reprobe_backoff_max` x) each time a re-probe ends where it started. Re-seek at once
+//!    when the model's `N*` moves by more than `regime_change_ratio` x or throughput at the
+//!    same N moves by more than `regime_change_tps`, two windows in a row (the workload
+//!    changed).
+
+use super::{
+    bounds, check, frac, Controller, ControllerSpec, Decision, InvalidParams, Sample, Step,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OursParams {
+    pub n_min: u32,
+    pub n_max: u32,
+    pub interval_s: f64,
+    /// Initial pool: `max(initial_min, initial_per_core * cores)`.
+    pub initial_per_core: f64,
+    pub initial_min: u32,
+    /// Relative throughput change treated as noise.
+    pub margin: f64,
+    /// Waiting share (lock + run queue) that marks a saturated pool.
+    pub contention_low: f64,
+    /// Waiting share above which growth is vetoed.
+    pub contention_high: f64,
+    pub probe_factor: f64,
+    pub max_jump: f64,
+    pub min_window_tasks: u64,
+    pub window_tasks_per_thread: f64,
+    /// While seeking upwards a window may close after this many tasks: the model needs only
+    /// beta and the waits, and an up-jump must gain far more than the noise of a short window.
+    pub seek_window_tasks: u64,
+    /// A window closes after this long even with few tasks (if any completed).
+    pub max_window_s: f64,
+    /// EWMA weight of a new window when the same N is measured again.
+    pub throughput_alpha: f64,
+    /// EWMA weight of a new interval's beta, for reporting.
+    pub beta_alpha: f64,
+    pub reprobe_windows: u32,
+    pub reprobe_backoff_max: u32,
+    pub regime_change_ratio: f64,
+    pub regime_change_tps: f64,
+    pub idle_intervals: u32,
+    pub idle_headroom: f64,
+}
+
+impl Default for OursParams {
+    fn default() -> Self {
+        Self {
+            n_min: 1,
+            n_max: 1024,
+            interval_s: 0.25,
+            initial_per_core: 2.0,
+            initial_min: 4,
+            margin: 0.03,
+            contention_low: 0.2,
+            contention_high: 0.5,
+            probe_factor: 1.5,
+            max_jump: 8.0,
+            min_window_tasks: 16,
+            window_tasks_per_thread: 1.0,
+            seek_window_tasks: 4,
+            max_window_s: 10.0,
+            throughput_alpha: 0.5,
+            beta_alpha: 0.3,
+            reprobe_windows: 12,
+            reprobe_backoff_max: 8,
+            regime_change_ratio: 2.0,
+            regime_change_tps: 0.25,
+            idle_intervals: 3,
+            idle_headroom: 1.25,
+        }
+    }
+}
+
+impl OursParams {
+    pub fn validate(&self) -> Result<(), InvalidParams> {
+        let c = "adaptive";
+        let pos = |x: f64| x > 0.0 && x.is_finite();
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        check(self.n_min >= 1, c, "n_min", ">= 1")?;
+        check(self.n_max >= self.n_min, c, "n_max", ">= n_min")?;
+        check(pos(self.interval_s), c, "interval_s", "> 0")?;
+        check(pos(self.initial_per_core), c, "initial_per_core", "> 0")?;
+        check(
+            unit(self.margin) && self.margin < 0.5,
+            c,
+            "margin",
+            "in 0..0.5",
+        )?;
+        check(unit(self.contention_low), c, "contention_low", "in 0..=1")?;
+        check(
+            unit(self.contention_high) && self.contention_high >= self.contention_low,
+            c,
+            "contention_high",
+            "in 0..=1 and >= contention_low",
+        )?;
+        check(
+            self.probe_factor > 1.0 && self.probe_factor.is_finite(),
+            c,
+            "probe_factor",
+            "> 1",
+        )?;
+        check(
+            self.max_jump >= self.probe_factor && self.max_jump.is_finite(),
+            c,
+            "max_jump",
+            ">= probe_factor",
+        )?;
+        check(self.min_window_tasks >= 1, c, "min_window_tasks", ">= 1")?;
+        check(self.seek_window_tasks >= 1, c, "seek_window_tasks", ">= 1")?;
+        check(
+            self.window_tasks_per_thread >= 0.0,
+            c,
+            "window_tasks_per_thread",
+            ">= 0",
+        )?;
+        check(pos(self.max_window_s), c, "max_window_s", "> 0")?;
+        check(
+            self.throughput_alpha > 0.0 && unit(self.throughput_alpha),
+            c,
+            "throughput_alpha",
+            "in (0, 1]",
+        )?;
+        check(
+            self.beta_alpha > 0.0 && unit(self.beta_alpha),
+            c,
+            "beta_alpha",
+            "in (0, 1]",
+        )?;
+        check(self.reprobe_windows >= 1, c, "reprobe_windows", ">= 1")?;
+        check(
+            self.reprobe_backoff_max >= 1,
+            c,
+            "reprobe_backoff_max",
+            ">= 1",
+        )?;
+        check(
+            self.regime_change_ratio > 1.0,
+            c,
+            "regime_change_ratio",
+            "> 1",
+        )?;
+        check(pos(self.regime_change_tps), c, "regime_change_tps", "> 0")?;
+        check(self.idle_intervals >= 1, c, "idle_intervals", ">= 1")?;
+        check(
+            self.idle_headroom >= 1.0 && self.idle_headroom.is_finite(),
+            c,
+            "idle_headroom",
+            ">= 1",
+        )
+    }
+}
+
+/// Sums over the intervals of one measurement window at a fixed N.
+#[derive(Debug, Clone, Copy, Default)]
+struct Window {
+    completed: u64,
+    time_s: f64,
+    beta: Wsum,
+    wait: Wsum,
+}
+
+/// A task-weighted running mean.
+#[derive(Debug, Clone, Copy, Default)]
+struct Wsum {
+    sum: f64,
+    weight: f64,
+}
+
+impl Wsum {
+    fn add(&mut self, x: Option<f64>, w: f64) {
+        if let Some(x) = x {
+            self.sum += x * w;
+            self.weight += w;
+        }
+    }
+    fn mean(&self) -> Option<f64> {
+        (self.weight > 0.0).then(|| self.sum / self.weight)
+    }
+}
+
+/// One closed window: throughput and its decomposition at N threads.
+#[derive(Debug, Clone, Copy)]
+struct Meas {
+    n: u32,
+    tps: f64,
+    beta: Option<f64>,
+    /// lock + run-queue wait share (0 when not measured).
+    wait: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    Seek,
+    Climb,
+    Settled {
+        windows: u32,
+        started_at: Option<u32>,
+    },
+}
+
+/// A move under evaluation: from `base` (measured at `base_tps`) to the current target.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    base: u32,
+    base_tps: f64,
+    base_wait: f64,
+    up: bool,
+    seek: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct OursController {
+    p: OursParams,
+    target: u32,
+    mode: Mode,
+    probe: Option<Probe>,
+    /// Smoothed throughput per N measured in the current regime.
+    table: Vec<(u32, f64)>,
+    win: Window,
+    /// Seconds of transient still to discard after a change.
+    discard_s: f64,
+    /// Last estimate of one task's wall time (N / X), for the transient.
+    task_wall_s: Option<f64>,
+    /// Parallelism seen when saturated, in this regime.
+    p_sat: Option<f64>,
+    settled_model: Option<u32>,
+    settled_tps: Option<f64>,
+    backoff: u32,
+    /// Consecutive settled windows that looked like a new regime.
+    strikes: u32,
+    idle: u32,
+    lag: u32,
+    beta_ewma: Option<f64>,
+    vetoes: u32,
+    measured_once: bool,
+}
+
+impl OursController {
+    pub fn new(p: OursParams) -> Self {
+        let target = bounds(p.n_min, p.n_max).0;
+        Self {
+            discard_s: p.interval_s * 0.5,
+            p,
+            target,
+            mode: Mode::Seek,
+            probe: None,
+            table: Vec::new(),
+            win: Window::default(),
+            task_wall_s: None,
+            p_sat: None,
+            settled_model: None,
+            settled_tps: None,
+            backoff: 1,
+            strikes: 0,
+            idle: 0,
+            lag: 0,
+            beta_ewma: None,
+            vetoes: 0,
+            measured_once: false,
+        }
+    }
+
+    fn bounds(&self) -> (u32, u32) {
+        bounds(self.p.n_min, self.p.n_max)
+    }
+
+    fn step(&self, decision: Decision) -> Step {
+        Step {
+            target: self.target,
+            decision,
+            beta_ewma: self.beta_ewma,
+            vetoes: self.vetoes,
+        }
+    }
+
+    fn veto(&mut self) {
+        self.vetoes = self.vetoes.saturating_add(1);
+    }
+
+    /// Moves to `n` (clamped) and starts discarding the transient; returns whether it moved.
+    fn move_to(&mut self, n: u32) -> bool {
+        let (lo, hi) = self.bounds();
+        let n = n.clamp(lo, hi);
+        if n == self.target {
+            return false;
+        }
+        self.target = n;
+        self.win = Window::default();
+        let wall = self.task_wall_s.unwrap_or(0.0).min(self.p.max_window_s);
+        self.discard_s = wall.max(self.p.interval_s * 0.5);
+        true
+    }
+
+    /// Forget what was measured: the workload or the demand changed.
+    fn reset_regime(&mut self) {
+        self.mode = Mode::Seek;
+        self.probe = None;
+        self.table.clear();
+        self.p_sat = None;
+        self.settled_model = None;
+        self.settled_tps = None;
+        self.backoff = 1;
+    }
+
+    fn best_tps(&self) -> f64 {
+        self.table.iter().map(|e| e.1).fold(0.0, f64::max)
+    }
+
+    fn record(&mut self, n: u32, tps: f64) -> f64 {
+        let a = self.p.throughput_alpha.clamp(0.0, 1.0);
+        match self.table.iter_mut().find(|e| e.0 == n) {
+            Some(e) => {
+                e.1 = a * tps + (1.0 - a) * e.1;
+                e.1
+            }
+            None => {
+                self.table.push((n, tps));
+                tps
+            }
+        }
+    }
+
+    /// Little's-law estimate `P * (1 + r)` (see the module docs), None without a beta.
+    fn model(&mut self, m: &Meas, cores: u32) -> Option<u32> {
+        let beta = m.beta?;
+        let cpu = (1.0 - beta).max(1e-3);
+        let io = (beta - m.wait).max(0.0);
+        let r = io / cpu;
+        let cores = f64::from(cores.max(1));
+        let in_use = (f64::from(m.n) * cpu).clamp(0.1, cores);
+        if m.wait >= self.p.contention_low {
+            self.p_sat = Some(in_use);
+        }
+        let p = self.p_sat.unwrap_or(cores).max(in_use);
+        let (lo, hi) = self.bounds();
+        Some((p * (1.0 + r)).round().clamp(f64::from(lo), f64::from(hi)) as u32)
+    }
+
+    fn up_from(&self, n: u32) -> u32 {
+        ((f64::from(n) * self.p.probe_factor).round() as u32).max(n.saturating_add(1))
+    }
+
+    fn down_from(&self, n: u32) -> u32 {
+        ((f64::from(n) / self.p.probe_factor).round() as u32).min(n.saturating_sub(1))
+    }
+
+    fn start_probe(&mut self, n: u32, up: bool, seek: bool, base: &Meas, base_tps: f64) -> bool {
+        if self.move_to(n) {
+            self.probe = Some(Probe {
+                base: base.n,
+                base_tps,
+                base_wait: base.wait,
+                up,
+                seek,
+            });
+            true
+        } else {
+            false
+        }
+    }
+
+    fn settle(&mut self, model: Option<u32>, tps: f64) {
+        let started_at = match self.mode {
+            Mode::Settled { started_at, .. } => started_at,
+            _ => None,
+        };
+        // A re-probe that ended where it began: wait longer before the next one.
+        self.backoff = match started_at {
+            Some(n) if n == self.target => {
+                (self.backoff * 2).min(self.p.reprobe_backoff_max.max(1))
+            }
+            Some(_) => 1,
+            None => self.backoff,
+        };
+        self.mode = Mode::Settled {
+            windows: 0,
+            started_at: None,
+        };
+        self.settled_model = model;
+        self.settled_tps = Some(tps);
+    }
+
+    /// Climb from the current, measured N: up while allowed, else down while waiting.
+    fn climb(&mut self, m: &Meas, model: Option<u32>, tps: f64, queue: bool) -> Decision {
+        let (lo, hi) = self.bounds();
+        self.mode = match self.mode {
+            Mode::Settled { started_at, .. } => Mode::Settled {
+                windows: 0,
+                started_at,
+            },
+            _ => Mode::Climb,
+        };
+        let mut vetoed = false;
+        if self.target < hi && queue {
+            if m.wait < self.p.contention_high {
+                let n = self.up_from(self.target);
+                if self.start_probe(n, true, false, m, tps) {
+                    return Decision::Grow;
+                }
+            } else {
+                self.veto();
+                vetoed = true;
+            }
+        }
+        if m.wait >= self.p.contention_low && self.target > lo {
+            let n = self.down_from(self.target);
+            if self.start_probe(n, false, false, m, tps) {
+                return if vetoed {
+                    Decision::Veto
+                } else {
+                    Decision::Shrink
+                };
+            }
+        }
+        self.settle(model, tps);
+        if vetoed {
+            Decision::Veto
+        } else {
+            Decision::Hold
+        }
+    }
+
+    /// Model-guided move from the current, measured N.
+    fn seek(&mut self, m: &Meas, model: Option<u32>, tps: f64, queue: bool) -> Decision {
+        let Some(nm) = model else {
+            return self.climb(m, model, tps, queue);
+        };
+        let n = f64::from(self.target);
+        let f = self.p.probe_factor;
+        if f64::from(nm) >= n * f && queue && m.wait < self.p.contention_high {
+            let to = f64::from(nm).min(n * self.p.max_jump).round() as u32;
+            if self.start_probe(to, true, true, m, tps) {
+                return Decision::Grow;
+            }
+        } else if f64::from(nm) <= n / f {
+            let to = f64::from(nm).max(n / self.p.max_jump).round() as u32;
+            if self.start_probe(to, false, true, m, tps) {
+                return Decision::Shrink;
+            }
+        }
+        self.climb(m, model, tps, queue)
+    }
+
+    /// A window closed at the current target: judge the pending probe or plan the next move.
+    fn on_measurement(&mut self, m: Meas, cores: u32, queue: bool) -> Decision {
+        let tps = self.record(m.n, m.tps);
+        if tps > 0.0 {
+            self.task_wall_s = Some(f64::from(m.n) / tps);
+        }
+        let model = self.model(&m, cores);
+        if let Some(pr) = self.probe.take() {
+            let accepted = if pr.up {
+                tps > pr.base_tps * (1.0 + self.p.margin)
+            } else {
+                tps >= self.best_tps() * (1.0 - self.p.margin)
+            };
+            if accepted {
+                return if pr.seek {
+                    self.seek(&m, model, tps, queue)
+                } else if pr.up {
+                    // Kept a gain; keep climbing up, or stop (never probe back below it).
+                    if m.wait < self.p.contention_high && queue {
+                        self.climb(&m, model, tps, queue)
+                    } else {
+                        self.veto();
+                        self.settle(model, tps);
+                        Decision::Veto
+                    }
+                } else if m.wait >= self.p.contention_low && self.target > self.bounds().0 {
+                    let n = self.down_from(self.target);
+                    if self.start_probe(n, false, false, &m, tps) {
+                        Decision::Shrink
+                    } else {
+                        self.settle(model, tps);
+                        Decision::Hold
+                    }
+                } else {
+                    self.settle(model, tps);
+                    Decision::Hold
+                };
+            }
+            // Rejected: step back to the base (or straight past it, downwards).
+            if pr.up {
+                self.veto();
+                let base_wait_high = pr.base_wait >= self.p.contention_low;
+                let fell = tps < pr.base_tps * (1.0 - self.p.margin);
+                let down = self.down_from(pr.base);
+                if !pr.seek && (base_wait_high || fell) && down >= self.bounds().0 && down < pr.base
+                {
+                    self.move_to(down);
+                    self.probe = Some(Probe { up: false, ..pr });
+                } else {
+                    self.move_to(pr.base);
+                    // A failed seek goes on by small steps from the base; a failed climb settles.
+                    if pr.seek {
+                        self.mode = Mode::Climb;
+                    } else {
+                        self.settle(model, pr.base_tps);
+                    }
+                }
+                return Decision::Veto;
+            }
+            self.move_to(pr.base);
+            if pr.seek {
+                self.mode = Mode::Climb;
+            } else {
+                self.settle(model, pr.base_tps);
+            }
+            return Decision::Grow;
+        }
+        match self.mode {
+            Mode::Seek => self.seek(&m, model, tps, queue),
+            Mode::Climb => self.climb(&m, model, tps, queue),
+            Mode::Settled {
+                windows,
+                started_at,
+            } => {
+                let changed_model = match (model, self.settled_model) {
+                    (Some(a), Some(b)) => {
+                        let ratio = f64::from(a.max(b)) / f64::from(a.min(b).max(1));
+                        ratio > self.p.regime_change_ratio
+                    }
+                    _ => false,
+                };
+                let changed_tps = self
+                    .settled_tps
+                    .is_some_and(|s| s > 0.0 && ((tps / s) - 1.0).abs() > self.p.regime_change_tps);
+                // Two windows in a row, so that one noisy window does not restart the search.
+                self.strikes = if changed_model || changed_tps {
+                    self.strikes + 1
+                } else {
+                    0
+                };
+                if self.strikes >= 2 {
+                    self.strikes = 0;
+                    self.reset_regime();
+                    self.record(m.n, m.tps);
+                    return self.seek(&m, model, tps, queue);
+                }
+                let windows = windows + 1;
+                let due = self.p.reprobe_windows.saturating_mul(self.backoff.max(1));
+                if windows >= due {
+                    // Old measurements are stale: keep only this N.
+                    self.table.retain(|e| e.0 == m.n);
+                    self.mode = Mode::Settled {
+                        windows: 0,
+                        started_at: Some(self.target),
+                    };
+                    let d = self.climb(&m, model, tps, queue);
+                    return d;
+                }
+                self.mode = Mode::Settled {
+                    windows,
+                    started_at,
+                };
+                Decision::Hold
+            }
+        }
+    }
+
+    /// Queue empty for a while: shrink towards the number of tasks in flight.
+    fn on_idle(&mut self, s: &Sample, beta: Option<f64>) -> Decision {
+        let (lo, _) = self.bounds();
+        let half = self.target.div_ceil(2).max(lo);
+        let cpu_util = frac(Some(s.cpu_util));
+        let busy = match (beta, cpu_util) {
+            (Some(b), Some(u)) if b < 0.999 => Some(u * f64::from(s.cores.max(1)) / (1.0 - b)),
+            _ => None,
+        };
+        let want = match busy {
+            Some(b) => ((b * self.p.idle_headroom).ceil() as u32).max(half),
+            None => half,
+        };
+        self.idle = 0;
+        if want < self.target && self.move_to(want) {
+            self.reset_regime();
+            Decision::Shrink
+        } else {
+            Decision::Hold
+        }
+    }
+}
+
+impl Controller for OursController {
+    fn name(&self) -> &'static str {
+        "adaptive"
+    }
+
+    fn initial_threads(&self, cores: u32) -> u32 {
+        let (lo, hi) = self.bounds();
+        let per_core = (f64::from(cores.max(1)) * self.p.initial_per_core).round() as u32;
+        per_core.max(self.p.initial_min).clamp(lo, hi)
+    }
+
+    fn interval_s(&self) -> f64 {
+        self.p.interval_s
+    }
+
+    fn decide(&mut self, s: &Sample) -> Step {
+        let beta = frac(s.beta);
+        if let Some(b) = beta {
+            let a = self.p.beta_alpha.clamp(0.0, 1.0);
+            self.beta_ewma = Some(self.beta_ewma.map_or(b, |e| a * b + (1.0 - a) * e));
+        }
+        let hold = if self.measured_once {
+            Decision::Hold
+        } else {
+            Decision::Warmup
+        };
+        let (lo, hi) = self.bounds();
+        if !self.measured_once && self.lag == 0 && s.threads != self.target {
+            // First call: adopt the pool's size (the caller used initial_threads).
+            self.target = s.threads.clamp(lo, hi);
+        }
+        let dt = if s.interval_s.is_finite() && s.interval_s > 0.0 {
+            s.interval_s
+        } else {
+            0.0
+        };
+
+        if s.queue_len == 0 {
+            // Demand-limited: throughput says nothing about capacity. Drop the window and
+            // any probe, and shrink once the queue has stayed empty for a while.
+            self.win = Window::default();
+            self.probe = None;
+            self.idle += 1;
+            if self.idle >= self.p.idle_intervals {
+                let d = self.on_idle(s, beta);
+                return self.step(d);
+            }
+            return self.step(hold);
+        }
+        self.idle = 0;
+
+        if s.threads != self.target {
+            // The pool has not reached the target yet; after a while, believe the pool.
+            self.win = Window::default();
+            self.lag += 1;
+            if self.lag > 8 {
+                self.lag = 0;
+                self.target = s.threads.clamp(lo, hi);
+                self.reset_regime();
+            }
+            return self.step(hold);
+        }
+        self.lag = 0;
+
+        if self.discard_s > 1e-9 {
+            self.discard_s -= dt.max(self.p.interval_s * 0.5);
+            return self.step(hold);
+        }
+
+        let w = s.completed as f64;
+        self.win.completed = self.win.completed.saturating_add(s.completed);
+        self.win.time_s += dt;
+        self.win.beta.add(beta, w);
+        let wait = match (frac(s.lock_wait_frac), frac(s.runq_wait_frac)) {
+            (None, None) => None,
+            (a, b) => Some((a.unwrap_or(0.0) + b.unwrap_or(0.0)).min(1.0)),
+        };
+        self.win.wait.add(wait, w);
+
+        let need = (self.p.window_tasks_per_thread * f64::from(self.target)).ceil() as u64;
+        let mut need = need.max(self.p.min_window_tasks).max(1);
+        let seeking_up = match self.probe {
+            Some(pr) => pr.seek && pr.up,
+            None => self.mode == Mode::Seek,
+        };
+        if seeking_up {
+            need = need.min(self.p.seek_window_tasks.max(1));
+        }
+        let full = self.win.completed >= need && self.win.time_s > 0.0;
+        let timed_out = self.win.time_s >= self.p.max_window_s;
+        if !full && !timed_out {
+            return self.step(hold);
+        }
+        let win = std::mem::take(&mut self.win);
+        if win.completed == 0 || win.time_s <= 0.0 {
+            // Tasks longer than max_window_s: nothing to judge by; keep going.
+            return self.step(hold);
+        }
+        self.measured_once = true;
+        let m = Meas {
+            n: self.target,
+            tps: win.completed as f64 / win.time_s,
+            beta: win.beta.mean(),
+            wait: win.wait.mean().unwrap_or(0.0),
+        };
+        let d = self.on_measurement(m, s.cores, true);
+        self.step(d)
+    }
+
+    fn spec(&self) -> ControllerSpec {
+        ControllerSpec::Ours(self.p.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sim::{self, Model, Workload};
+    use super::super::{PaperController, PaperParams};
+    use super::*;
+
+    const RUN_S: f64 = 60.0;
+
+    fn ours() -> OursController {
+        OursController::new(OursParams::default())
+    }
+
+    fn sample(
+        threads: u32,
+        queue_len: usize,
+        completed: u64,
+        beta: Option<f64>,
+        wait: f64,
+    ) -> Sample {
+        Sample {
+            t_s: 0.0,
+            interval_s: 0.25,
+            threads,
+            queue_len,
+            completed,
+            beta,
+            lock_wait_frac: beta.map(|_| wait),
+            runq_wait_frac: beta.map(|_| 0.0),
+            cpu_util: 0.5,
+            cores: 1,
+        }
+    }
+
+    /// Feeds `max` samples, each at the target the controller asked for last.
+    fn drive(c: &mut OursController, max: usize, make: impl FnMut(u32) -> Sample) -> Vec<Step> {
+        let n = c.initial_threads(4);
+        drive_from(c, n, max, make)
+    }
+
+    fn drive_from(
+        c: &mut OursController,
+        mut n: u32,
+        max: usize,
+        mut make: impl FnMut(u32) -> Sample,
+    ) -> Vec<Step> {
+        let mut out = Vec::new();
+        for _ in 0..max {
+            let st = c.decide(&make(n));
+            n = st.target;
+            out.push(st);
+        }
+        out
+    }
+
+    #[test]
+    fn reaches_the_optimum_in_every_simulated_case() {
+        for w in sim::cases() {
+            let model = Model::new(w);
+            let out = sim::run(&model, &mut ours(), RUN_S);
+            let (reach_s, reach_i) = out.reach(0.95).unwrap_or((f64::INFINITY, usize::MAX));
+            let eff = out.efficiency_after(RUN_S / 2.0);
+            // Long tasks (2 s) need longer windows: allow more intervals there.
+            let k = if w.io_s > 1.0 { 120 } else { 60 };
+            assert!(
+                reach_i <= k,
+                "{}: reached 95 % after {reach_i} intervals ({reach_s} s)",
+                w.name
+            );
+            assert!(
+                eff >= 0.95,
+                "{}: efficiency {eff:.3} over the last 30 s (final N {}, optimum N {})",
+                w.name,
+                out.final_n,
+                out.n_opt
+            );
+        }
+    }
+
+    #[test]
+    fn beats_the_paper_on_io_heavy_and_cpu_bound() {
+        for name in [
+            "io-heavy-gil-1c",
+            "io-heavy-ft-4c",
+            "cpu-gil-1c",
+            "cpu-gil-4c",
+            "cpu-ft-4c",
+        ] {
+            let w = sim::cases().into_iter().find(|w| w.name == name).unwrap();
+            let model = Model::new(w);
+            let o = sim::run(&model, &mut ours(), RUN_S).efficiency_after(RUN_S / 2.0);
+            let mut paper = PaperController::new(PaperParams::default());
+            let p = sim::run(&model, &mut paper, RUN_S).efficiency_after(RUN_S / 2.0);
+            assert!(o > p, "{name}: ours {o:.3} vs paper {p:.3}");
+        }
+    }
+
+    #[test]
+    fn robust_to_more_noise() {
+        for w in sim::cases() {
+            let w = Workload { noise: 0.05, ..w };
+            let out = sim::run(&Model::new(w), &mut ours(), 120.0);
+            let eff = out.efficiency_after(60.0);
+            assert!(eff >= 0.9, "{}: efficiency {eff:.3} with 5 % noise", w.name);
+        }
+    }
+
+    /// The table the report quotes: run with `--nocapture`.
+    #[test]
+    fn simulator_table() {
+        use super::super::{BetapoolController, BetapoolParams};
+        println!("case                 N_opt  ctl                reach95(s/int)  final_N  eff(last30s) vetoes");
+        for w in sim::cases() {
+            let model = Model::new(w);
+            let ctls: Vec<Box<dyn Controller>> = vec![
+                Box::new(PaperController::new(PaperParams::default())),
+                Box::new(BetapoolController::new(BetapoolParams::default())),
+                Box::new(ours()),
+            ];
+            for mut c in ctls {
+                let out = sim::run(&model, c.as_mut(), RUN_S);
+                let reach = out
+                    .reach(0.95)
+                    .map_or("never".to_string(), |(s, i)| format!("{s:.2}/{i}"));
+                println!(
+                    "{:<20} {:>5}  {:<18} {:>14}  {:>7}  {:>11.3}  {:>5}",
+                    w.name,
+                    out.n_opt,
+                    c.name(),
+                    reach,
+                    out.final_n,
+                    out.efficiency_after(RUN_S / 2.0),
+                    out.vetoes
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bounds_are_respected() {
+        let w = sim::cases()
+            .into_iter()
+            .find(|w| w.name == "io-heavy-gil-1c")
+            .unwrap();
+        let mut c = OursController::new(OursParams {
+            n_max: 16,
+            ..Default::default()
+        });
+        let out = sim::run(&Model::new(w), &mut c, 30.0);
+        assert!(out.trace.iter().all(|e| e.1 <= 16));
+        assert_eq!(out.final_n, 16);
+        let w = sim::cases()
+            .into_iter()
+            .find(|w| w.name == "cpu-gil-4c")
+            .unwrap();
+        let mut c = OursController::new(OursParams {
+            n_min: 3,
+            ..Default::default()
+        });
+        let out = sim::run(&Model::new(w), &mut c, 30.0);
+        assert!(out.trace.iter().all(|e| e.1 >= 3));
+    }
+
+    #[test]
+    fn zero_completion_intervals_are_not_a_drop() {
+        // Tasks of ~2 s at 8 threads: most 0.25 s intervals complete nothing.
+        let mut c = ours();
+        let steps = drive(&mut c, 20, |n| sample(n, 100, 0, None, 0.0));
+        assert!(steps
+            .iter()
+            .all(|s| s.target == 8 && s.decision == Decision::Warmup));
+        // Then a trickle: 1 task per interval at beta 0.99 -> the seeking window closes at 4
+        // tasks and the Little's-law model (r = 99) asks for more threads, never fewer.
+        let steps = drive(&mut c, 4, |n| sample(n, 100, 1, Some(0.99), 0.0));
+        assert!(steps[..3].iter().all(|s| s.target == 8), "{steps:?}");
+        assert_eq!(steps[3].decision, Decision::Grow);
+        assert_eq!(steps[3].target, 64, "jump capped at max_jump = 8x");
+        // At 64, nothing completes for a while: no judgement (no drop, no veto), only holds.
+        let steps = drive_from(&mut c, 64, 30, |n| sample(n, 100, 0, None, 0.0));
+        assert!(steps
+            .iter()
+            .all(|s| s.target == 64 && s.decision == Decision::Hold && s.vetoes == 0));
+    }
+
+    #[test]
+    fn contention_vetoes_growth_and_probes_down() {
+        let mut c = ours();
+        // 8 threads, all waiting for the lock (CPU-bound under a GIL): beta 0.875, wait 0.875.
+        let steps = drive(&mut c, 3, |n| sample(n, 100, 50, Some(0.875), 0.875));
+        // Saturated: P = 8 * 0.125 = 1, r = 0 -> N* = 1, a seek jump down (capped at 8x).
+        let first = steps
+            .iter()
+            .find(|s| s.decision != Decision::Warmup)
+            .unwrap();
+        assert_eq!((first.decision, first.target), (Decision::Shrink, 1));
+
+        // I/O-looking at 8 (beta 0.99, no wait): seek up to 64 ...
+        let mut c = ours();
+        let steps = drive(&mut c, 2, |n| sample(n, 100, 50, Some(0.99), 0.0));
+        assert_eq!((steps[1].decision, steps[1].target), (Decision::Grow, 64));
+        // ... where throughput falls and waits are high: growth vetoed, back to 8.
+        let steps = drive_from(&mut c, 64, 4, |n| {
+            sample(n, 100, if n == 64 { 40 } else { 50 }, Some(0.99), 0.6)
+        });
+        let veto = steps.iter().find(|s| s.decision == Decision::Veto).unwrap();
+        assert_eq!((veto.target, veto.vetoes), (8, 1));
+        // Measured again at 8 with high waits: growth vetoed (counted), probe down instead.
+        let steps = drive_from(&mut c, 8, 6, |n| sample(n, 100, 50, Some(0.7), 0.6));
+        let veto = steps.iter().find(|s| s.decision == Decision::Veto).unwrap();
+        assert_eq!(veto.vetoes, 2);
+        assert!(veto.target < 8, "{steps:?}");
+    }
+
+    #[test]
+    fn shrinks_on_an_empty_queue_never_below_min() {
+        let mut c = OursController::new(OursParams {
+            n_min: 2,
+            ..Default::default()
+        });
+        let mut n = c.initial_threads(4);
+        assert_eq!(n, 8);
+        let mut targets = Vec::new();
+        for _ in 0..30 {
+            let mut s = sample(n, 0, 10, Some(0.5), 0.0);
+            s.cpu_util = 0.01;
+            s.cores = 4;
+            let st = c.decide(&s);
+            n = st.target;
+            targets.push(n);
+        }
+        assert_eq!(
+            &targets[..3],
+            &[8, 8, 4],
+            "shrinks after 3 empty intervals, at most by half"
+        );
+        assert_eq!(*targets.last().unwrap(), 2);
+        // Fully busy pool with an empty queue: no shrink.
+        let mut c = ours();
+        let mut s = sample(8, 0, 10, Some(0.5), 0.0);
+        s.cpu_util = 1.0;
+        s.cores = 4; // busy = 4 / 0.5 = 8 tasks in flight
+        for _ in 0..10 {
+            assert_eq!(c.decide(&s).target, 8);
+        }
+    }
+
+    #[test]
+    fn follows_a_pool_that_cannot_reach_the_target() {
+        let mut c = ours();
+        let steps = drive(&mut c, 2, |n| sample(n, 100, 50, Some(0.99), 0.0));
+        assert_eq!(steps[1].target, 64);
+        // The pool stays at 8: hold without judging, then adopt the pool's size.
+        for _ in 0..9 {
+            c.decide(&sample(8, 100, 50, Some(0.99), 0.0));
+        }
+        assert_eq!(c.target, 8);
+    }
+}
+/// `CASE=<sim case> cargo test print_case_trace -- --nocapture` prints one run, interval
+/// by interval (prints nothing without CASE).
+#[cfg(test)]
+mod debug_trace {
+    use super::super::sim::{self, Model};
+    use super::*;
+    #[test]
+    fn print_case_trace() {
+        let name = std::env::var("CASE").unwrap_or_default();
+        for w in sim::cases().into_iter().filter(|w| w.name == name) {
+            let model = Model::new(w);
+            let mut c = OursController::new(OursParams::default());
+            let out = sim::run(&model, &mut c, 60.0);
+            for e in &out.trace {
+                let p = model.at(e.1);
+                println!(
+                    "{:6.2} n={:4} tps={:8.1} eff={:.3} beta={:.3} lock={:.3} runq={:.3}",
+                    e.0,
+                    e.1,
+                    e.2,
+                    e.2 / out.tps_opt,
+                    p.beta,
+                    p.lock,
+                    p.runq
+                );
+            }
+        }
+    }
+}
