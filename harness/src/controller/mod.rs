@@ -10,6 +10,7 @@
 //! - [`OursController`] (`adaptive`): Little's-law seeding from the decomposed blocking
 //!   ratio, then throughput hill-climbing guarded by measured lock and run-queue waits.
 
+mod adaptive_pool;
 mod betapool;
 mod ours;
 mod paper;
@@ -17,6 +18,7 @@ mod queue;
 #[cfg(test)]
 mod sim;
 
+pub use adaptive_pool::{AdaptivePool, TaskHandle, TaskPanicked};
 pub use betapool::{BetapoolController, BetapoolParams};
 pub use ours::{OursController, OursParams};
 pub use paper::{PaperController, PaperParams};

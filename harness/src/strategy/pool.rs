@@ -20,9 +20,8 @@ pub struct Job {
     pub queued_at: Instant,
 }
 
-#[derive(Default)]
-struct Queue {
-    jobs: VecDeque<Job>,
+struct Queue<J> {
+    jobs: VecDeque<J>,
     idle: usize,
     closed: bool,
     /// Workers alive, and how many there should be: a worker that finds `live > target`
@@ -31,18 +30,34 @@ struct Queue {
     target: usize,
 }
 
-#[derive(Default)]
-pub struct Shared {
-    queue: Mutex<Queue>,
+/// The queue the workers serve; `J` is what a job carries (a task index for the harness's
+/// strategies, a boxed closure for `AdaptivePool`).
+pub struct Shared<J = Job> {
+    queue: Mutex<Queue<J>>,
     ready: Condvar,
 }
 
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+impl<J> Default for Shared<J> {
+    fn default() -> Self {
+        Shared {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                idle: 0,
+                closed: false,
+                live: 0,
+                target: 0,
+            }),
+            ready: Condvar::new(),
+        }
+    }
+}
+
+impl<J: Send + 'static> Shared<J> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue<J>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn push(&self, job: Job) {
+    pub fn push(&self, job: J) {
         let mut q = self.lock();
         q.jobs.push_back(job);
         if q.idle > 0 {
@@ -61,7 +76,7 @@ impl Shared {
 
     /// Blocks until a job is there; `None` once the pool is closed and drained, or when
     /// this worker is one too many.
-    fn pop(&self) -> Option<Job> {
+    fn pop(&self) -> Option<J> {
         let mut q = self.lock();
         loop {
             if q.live > q.target {
@@ -96,20 +111,20 @@ impl Shared {
     }
 }
 
-type Work = Arc<dyn Fn(usize, Job) + Send + Sync>;
+type Work<J> = Arc<dyn Fn(usize, J) + Send + Sync>;
 
-pub struct ThreadPool {
-    pub shared: Arc<Shared>,
+pub struct ThreadPool<J = Job> {
+    pub shared: Arc<Shared<J>>,
     workers: Vec<JoinHandle<()>>,
-    work: Work,
+    work: Work<J>,
 }
 
-impl ThreadPool {
+impl<J: Send + 'static> ThreadPool<J> {
     /// Starts `n` workers on `shared`; worker `w` runs `work(w, job)` for each job it takes.
     /// Worker numbers are never reused, so `w` can index per-worker state modulo its size.
-    pub fn start<F>(n: usize, shared: Arc<Shared>, work: F) -> std::io::Result<ThreadPool>
+    pub fn start<F>(n: usize, shared: Arc<Shared<J>>, work: F) -> std::io::Result<ThreadPool<J>>
     where
-        F: Fn(usize, Job) + Send + Sync + 'static,
+        F: Fn(usize, J) + Send + Sync + 'static,
     {
         let mut pool = ThreadPool { shared, workers: Vec::with_capacity(n), work: Arc::new(work) };
         pool.resize(n)?;

@@ -102,8 +102,9 @@ pub fn run(
     core.latch.add(1);
     let feeder = {
         let (core, p) = (core.clone(), p.clone());
+        let initial = threads as u32;
         std::thread::Builder::new().name("feeder".into()).spawn(move || {
-            feed(p.arrival, p.tasks, p.threads, p.seed, |_, at| core.submit(at));
+            feed(p.arrival, p.tasks, initial, p.seed, |_, at| core.submit(at));
             core.latch.done();
         })?
     };
@@ -182,9 +183,18 @@ fn control(
             target: step.target,
             vetoes: step.vetoes,
         });
-        if step.target != size {
-            pool.resize(step.target.max(1) as usize)?;
-            size = step.target.max(1);
+        let target = step.target.max(1);
+        if target != size {
+            pool.resize(target as usize)?;
+            // A closed loop keeps 2N + 16 tasks in the system for the current N, as a fixed
+            // pool of that size has: growing the pool brings its share of tasks.
+            let batch = matches!(core.setup.point.arrival, Arrival::Batch);
+            if batch && target > size && window.refill() {
+                for _ in 0..2 * (target - size) {
+                    core.submit(Instant::now());
+                }
+            }
+            size = target;
         }
         (before, usage_before, tick) = (totals, usage, now);
     }
