@@ -111,11 +111,24 @@ pub enum StrategySpec {
     /// A fixed pool of N threads.
     Fixed,
     /// N single-threaded worker processes (multiprocessing).
-    Process,
+    Process(ProcessParams),
     /// One event-loop thread with N tasks in flight (asyncio).
     Async(AsyncParams),
     /// A pool resized by a controller; the sweep's N does not apply.
     Elastic(ControllerSpec),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessParams {
+    /// Memory each worker holds as its interpreter's baseline (a bare CPython's RSS).
+    pub interpreter_rss_mb: f64,
+}
+
+impl Default for ProcessParams {
+    fn default() -> Self {
+        ProcessParams { interpreter_rss_mb: crate::strategy::process::DEFAULT_INTERPRETER_RSS_MB }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -130,7 +143,7 @@ impl StrategySpec {
     pub fn name(&self) -> &'static str {
         match self {
             StrategySpec::Fixed => "fixed",
-            StrategySpec::Process => "process",
+            StrategySpec::Process(_) => "process",
             StrategySpec::Async(p) if p.offload_native => "async-offload",
             StrategySpec::Async(_) => "async",
             StrategySpec::Elastic(c) => c.name(),
@@ -150,7 +163,12 @@ impl Serialize for StrategySpec {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         match self {
-            StrategySpec::Fixed | StrategySpec::Process => s.serialize_str(self.name()),
+            StrategySpec::Fixed => s.serialize_str(self.name()),
+            StrategySpec::Process(p) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("process", p)?;
+                m.end()
+            }
             StrategySpec::Async(p) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("async", p)?;
@@ -173,7 +191,7 @@ impl<'de> Deserialize<'de> for StrategySpec {
             fn visit_str<E: Error>(self, v: &str) -> Result<StrategySpec, E> {
                 match v {
                     "fixed" => Ok(StrategySpec::Fixed),
-                    "process" => Ok(StrategySpec::Process),
+                    "process" => Ok(StrategySpec::Process(ProcessParams::default())),
                     "async" => Ok(StrategySpec::Async(AsyncParams::default())),
                     _ => ControllerSpec::default_for(v).map(StrategySpec::Elastic).ok_or_else(|| {
                         E::custom(format!("unknown strategy {v:?}, expected {}", StrategySpec::EXPECTED))
@@ -186,6 +204,15 @@ impl<'de> Deserialize<'de> for StrategySpec {
                 };
                 let spec = match key.as_str() {
                     "async" => StrategySpec::Async(map.next_value()?),
+                    "process" => {
+                        let p: ProcessParams = map.next_value()?;
+                        if !(p.interpreter_rss_mb.is_finite() && p.interpreter_rss_mb >= 0.0) {
+                            return Err(A::Error::custom(
+                                "process: interpreter_rss_mb must be a number >= 0",
+                            ));
+                        }
+                        StrategySpec::Process(p)
+                    }
                     "adaptive-paper" => StrategySpec::Elastic(ControllerSpec::Paper(map.next_value()?)),
                     "adaptive-betapool" => {
                         StrategySpec::Elastic(ControllerSpec::Betapool(map.next_value()?))

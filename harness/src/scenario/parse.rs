@@ -1325,4 +1325,33 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
         );
         assert_eq!(f.err("t.toml"), "t.toml:1:48: expected an integer >= 1, got 0");
     }
+
+    #[test]
+    fn strategies_by_name_and_with_parameters_round_trip() {
+        let f = Files::new();
+        let main = f.write(
+            "s.toml",
+            &SWEEP.replace(
+                "threads = [1]",
+                "threads = [1]\nstrategies = [\"fixed\", { process = { interpreter_rss_mb = 20 } }, \"async\", \
+                 { async = { offload_native = true } }, \"queue-scaler\", { adaptive-paper = { beta_thresh = 0.4 } }, \
+                 \"adaptive-betapool\", \"adaptive\"]",
+            ),
+        );
+        let sc = load(&main).unwrap();
+        let names: Vec<&str> = sc.sweep.strategies.iter().map(StrategySpec::name).collect();
+        assert_eq!(
+            names,
+            ["fixed", "process", "async", "async-offload", "queue-scaler", "adaptive-paper", "adaptive-betapool", "adaptive"]
+        );
+        // Points carry them to the point process as JSON: the round trip keeps parameters.
+        for s in &sc.sweep.strategies {
+            let json = serde_json::to_string(s).unwrap();
+            assert_eq!(&serde_json::from_str::<StrategySpec>(&json).unwrap(), s, "{json}");
+        }
+        // Elastic strategies are one point per repetition, not one per N.
+        let plan = sc.plan();
+        assert_eq!(plan.points.iter().filter(|p| p.strategy.is_elastic()).count(), 4);
+        assert!(plan.points.iter().filter(|p| p.strategy.is_elastic()).all(|p| p.threads == 0));
+    }
 }

@@ -50,6 +50,6 @@ pub fn run(setup: Arc<Setup>) -> anyhow::Result<Outcome> {
             threads::run(setup.clone(), initial, Some(ctl))
         }
         StrategySpec::Async(p) => async_loop::run(setup.clone(), p.offload_native),
-        StrategySpec::Process => process::run(setup.clone()),
+        StrategySpec::Process(_) => process::run(setup.clone()),
     }
 }

@@ -65,9 +65,12 @@ const MEMORY_SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// How long to wait for a worker whose output closed to exit, before killing it.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
-/// The interpreter baseline of each worker, in MB (the point cannot set it yet).
-fn interpreter_rss_mb(_point: &Point) -> f64 {
-    DEFAULT_INTERPRETER_RSS_MB
+/// The interpreter baseline of each worker, in MB: `{ process = { interpreter_rss_mb = X } }`.
+fn interpreter_rss_mb(point: &Point) -> f64 {
+    match &point.strategy {
+        crate::scenario::StrategySpec::Process(p) => p.interpreter_rss_mb,
+        _ => DEFAULT_INTERPRETER_RSS_MB,
+    }
 }
 
 fn worker_exe() -> std::io::Result<std::path::PathBuf> {
