@@ -4,7 +4,7 @@ mod gil;
 mod task;
 
 pub use gil::Gil;
-pub use task::{touched, Program, Step, TaskTimes};
+pub use task::{cpu_holding_lock, touched, Program, Step, TaskTimes};
 
 use std::time::Duration;
 

@@ -90,13 +90,7 @@ impl Program {
         for step in &self.steps {
             match step {
                 Step::Cpu { kernel, units, slice } => {
-                    let mut left = *units;
-                    while left > 0 {
-                        let n = left.min(*slice);
-                        std::hint::black_box(kernel.run(n));
-                        left -= n;
-                        lock_wait += interp.checkpoint();
-                    }
+                    lock_wait += cpu_holding_lock(interp, *kernel, *units, *slice);
                 }
                 Step::Native { kernel, units } => {
                     interp.drop_lock();
@@ -121,6 +115,19 @@ impl Program {
         let runq_wait = sched::runq_wait().saturating_sub(rq0);
         TaskTimes { wall: t0.elapsed(), cpu, lock_wait, runq_wait }
     }
+}
+
+/// `units` of `kernel` by the lock holder, checking for a drop request every `slice` units as
+/// CPython's eval loop does; returns the time spent away from the lock in forced switches.
+pub fn cpu_holding_lock(interp: &Interpreter, kernel: Kernel, units: u64, slice: u64) -> Duration {
+    let (mut left, mut waited) = (units, Duration::ZERO);
+    while left > 0 {
+        let n = left.min(slice.max(1));
+        std::hint::black_box(kernel.run(n));
+        left -= n;
+        waited += interp.checkpoint();
+    }
+    waited
 }
 
 /// A buffer whose every page has been written, so it counts in RSS.

@@ -39,7 +39,7 @@ use super::feed::{feed, task_seed, Budget};
 use super::pool::Job;
 use super::{Outcome, Setup};
 use crate::measure::{sched, TaskStats, Usage};
-use crate::runtime::{touched, Interpreter, Program, Step, TaskTimes};
+use crate::runtime::{cpu_holding_lock, touched, Interpreter, Program, Step, TaskTimes};
 use crate::scenario::Arrival;
 
 /// Which program task `i` runs: always the point's own, but for tests that mix tasks.
@@ -246,13 +246,7 @@ async fn task(ctx: Rc<Ctx>, job: Job, _slot: OwnedSemaphorePermit) {
     for step in (ctx.pick)(setup, job.index).steps() {
         match step {
             Step::Cpu { kernel, units, slice } => {
-                let mut left = *units;
-                while left > 0 {
-                    let n = left.min(*slice);
-                    std::hint::black_box(kernel.run(n));
-                    left -= n;
-                    t.lock_wait += interp.checkpoint();
-                }
+                t.lock_wait += cpu_holding_lock(interp, *kernel, *units, *slice);
             }
             Step::Native { kernel, units } if ctx.offload => {
                 stretch.close(interp, &mut t);
