@@ -81,15 +81,24 @@ pub fn table(lines: &[Line]) -> String {
             l.runtime,
             l.workload,
             l.strategy,
-            l.best_threads,
+            threads(l.best_threads),
             l.best_tps,
             l.best_p99_ms.map_or("-".into(), |v| format!("{v:.2}")),
-            l.max_threads,
+            threads(l.max_threads),
             l.max_tps,
             l.loss_pct
         );
     }
     s
+}
+
+/// Elastic pools are recorded with N = 0: they chose their own size.
+fn threads(n: u32) -> String {
+    if n == 0 {
+        "auto".into()
+    } else {
+        n.to_string()
+    }
 }
 
 #[cfg(test)]
