@@ -118,17 +118,13 @@ impl V1Tree {
     /// with empty cpus and mems (no process may join it then), so copy them from the parent.
     fn runner_dir(&self, h: &V1Hier, pid: u32) -> Result<(PathBuf, bool), LimitsError> {
         let dir = h.base.join(runner_name(pid));
-        let new = fs::mkdir(&dir, self.hooks)?;
-        if h.cpuset {
-            let setup = copy_if_empty(&h.base, &dir, "cpuset.cpus")
-                .and_then(|()| copy_if_empty(&h.base, &dir, "cpuset.mems"));
-            if let Err(e) = setup {
-                if new {
-                    let _ = fs::rmdir(&dir, self.hooks);
-                }
-                return Err(e);
+        let new = fs::mkdir_with(&dir, self.hooks, || {
+            if !h.cpuset {
+                return Ok(());
             }
-        }
+            copy_if_empty(&h.base, &dir, "cpuset.cpus")
+                .and_then(|()| copy_if_empty(&h.base, &dir, "cpuset.mems"))
+        })?;
         Ok((dir, new))
     }
 

@@ -90,13 +90,7 @@ impl V2Tree {
     pub(crate) fn runner_dir(&self, pid: u32) -> Result<(PathBuf, bool), LimitsError> {
         enable(&self.root, self.controllers())?;
         let dir = self.root.join(runner_name(pid));
-        let new = fs::mkdir(&dir, self.hooks)?;
-        if let Err(e) = enable(&dir, self.controllers()) {
-            if new {
-                let _ = fs::rmdir(&dir, self.hooks);
-            }
-            return Err(e);
-        }
+        let new = fs::mkdir_with(&dir, self.hooks, || enable(&dir, self.controllers()))?;
         Ok((dir, new))
     }
 

@@ -59,6 +59,23 @@ pub(crate) fn mkdir(path: &Path, hooks: Hooks) -> Result<bool, LimitsError> {
 }
 
 /// Removes one cgroup directory; an absent one counts as removed.
+/// Creates `dir` if needed, then runs `setup`; a directory created here is removed again
+/// when `setup` fails. Returns whether it was created now.
+pub(crate) fn mkdir_with(
+    dir: &Path,
+    hooks: Hooks,
+    setup: impl FnOnce() -> Result<(), LimitsError>,
+) -> Result<bool, LimitsError> {
+    let new = mkdir(dir, hooks)?;
+    if let Err(e) = setup() {
+        if new {
+            let _ = rmdir(dir, hooks);
+        }
+        return Err(e);
+    }
+    Ok(new)
+}
+
 pub(crate) fn rmdir(path: &Path, hooks: Hooks) -> io::Result<()> {
     if let Some(f) = hooks.before_rmdir {
         f(path);
