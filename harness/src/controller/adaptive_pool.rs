@@ -27,8 +27,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Controller, ControllerSpec, Sample};
-use crate::measure::{sched, TaskStats, Totals, Usage};
+use super::{Controller, ControllerSpec, Sampler};
+use crate::measure::{sched, TaskStats, Totals};
 use crate::runtime::TaskTimes;
 use crate::strategy::pool::{Shared, ThreadPool};
 
@@ -169,8 +169,7 @@ impl Monitor {
     /// Every controller interval until stopped: sample, decide, resize.
     fn run(&self, ctl: &mut dyn Controller) {
         let interval = Duration::from_secs_f64(ctl.interval_s().max(0.01));
-        let start = Instant::now();
-        let (mut before, mut usage_before, mut tick) = (self.totals(), Usage::now(), start);
+        let mut sampler = Sampler::new(Instant::now(), self.totals(), self.cores);
         loop {
             {
                 let (lock, cv) = &*self.stop;
@@ -182,23 +181,8 @@ impl Monitor {
                     return;
                 }
             }
-            let (now, totals, usage) = (Instant::now(), self.totals(), Usage::now());
-            let d = totals.since(&before);
-            let secs = (now - tick).as_secs_f64().max(1e-9);
-            let sample = Sample {
-                t_s: (now - start).as_secs_f64(),
-                interval_s: secs,
-                threads: self.size.load(Ordering::Relaxed),
-                queue_len: self.queue.len(),
-                completed: d.tasks,
-                beta: d.beta_mean(),
-                lock_wait_frac: d.lock_wait_frac(),
-                runq_wait_frac: d.runq_wait_frac(),
-                cpu_util: (usage.since(&usage_before).cpu.as_secs_f64()
-                    / (secs * f64::from(self.cores)))
-                .min(1.0),
-                cores: self.cores,
-            };
+            let threads = self.size.load(Ordering::Relaxed);
+            let sample = sampler.next(self.totals(), threads, self.queue.len());
             let target = ctl.decide(&sample).target.max(1);
             if target != sample.threads {
                 if let Some(pool) = self.pool.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
@@ -207,7 +191,6 @@ impl Monitor {
                     }
                 }
             }
-            (before, usage_before, tick) = (totals, usage, now);
         }
     }
 }

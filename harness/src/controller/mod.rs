@@ -15,6 +15,7 @@ mod betapool;
 mod ours;
 mod paper;
 mod queue;
+mod sampler;
 #[cfg(test)]
 mod sim;
 
@@ -23,6 +24,7 @@ pub use betapool::{BetapoolController, BetapoolParams};
 pub use ours::{OursController, OursParams};
 pub use paper::{PaperController, PaperParams};
 pub use queue::{QueueParams, QueueScaler};
+pub use sampler::Sampler;
 
 use serde::{Deserialize, Serialize};
 

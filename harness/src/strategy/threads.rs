@@ -10,7 +10,7 @@ use workloads::Rng;
 use super::feed::{feed, task_seed, Budget, Latch};
 use super::pool::{Job, Shared, ThreadPool};
 use super::{Outcome, Setup};
-use crate::controller::{Controller, Sample};
+use crate::controller::{Controller, Sampler};
 use crate::measure::{TaskStats, TimelineRow, Totals, Usage};
 use crate::scenario::Arrival;
 
@@ -143,36 +143,22 @@ fn control(
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
     let interval = Duration::from_secs_f64(ctl.interval_s().max(0.01));
     let mut size = threads as u32;
-    let (mut before, mut usage_before, mut tick) = (core.totals(), Usage::now(), window.start);
+    let mut sampler = Sampler::new(window.start, core.totals(), cores);
+    let mut tick = window.start;
     loop {
         let next_tick = tick + interval;
         let until = window.deadline().map_or(next_tick, |d| d.min(next_tick));
         core.latch.wait_until(until);
-        let now = Instant::now();
-        if core.latch.pending() == 0 || window.deadline().is_some_and(|d| now >= d) {
+        tick = Instant::now();
+        if core.latch.pending() == 0 || window.deadline().is_some_and(|d| tick >= d) {
             return Ok(());
         }
-        let (totals, usage) = (core.totals(), Usage::now());
-        let d = totals.since(&before);
-        let secs = (now - tick).as_secs_f64().max(1e-9);
-        let sample = Sample {
-            t_s: (now - window.start).as_secs_f64(),
-            interval_s: secs,
-            threads: size,
-            queue_len: core.queue.len(),
-            completed: d.tasks,
-            beta: d.beta_mean(),
-            lock_wait_frac: d.lock_wait_frac(),
-            runq_wait_frac: d.runq_wait_frac(),
-            cpu_util: (usage.since(&usage_before).cpu.as_secs_f64() / (secs * f64::from(cores)))
-                .min(1.0),
-            cores,
-        };
+        let sample = sampler.next(core.totals(), size, core.queue.len());
         let step = ctl.decide(&sample);
         timeline.push(TimelineRow {
             t_s: sample.t_s,
             threads: size,
-            tps: d.tasks as f64 / secs,
+            tps: sample.completed as f64 / sample.interval_s,
             beta: sample.beta,
             beta_ewma: step.beta_ewma,
             lock_wait_frac: sample.lock_wait_frac,
@@ -196,6 +182,5 @@ fn control(
             }
             size = target;
         }
-        (before, usage_before, tick) = (totals, usage, now);
     }
 }
