@@ -58,8 +58,13 @@ pub struct OursParams {
     /// Initial pool: `max(initial_min, initial_per_core * cores)`.
     pub initial_per_core: f64,
     pub initial_min: u32,
-    /// Relative throughput change treated as noise.
+    /// Smallest relative throughput change a probe acts on, however quiet the windows.
     pub margin: f64,
+    /// A probe's change must exceed this many standard errors of the difference (estimated
+    /// from the spread of interval throughputs within the windows) to count as a gain or loss.
+    pub noise_z: f64,
+    /// An inconclusive probe window is lengthened (doubled) until it has run this long.
+    pub max_probe_s: f64,
     /// Waiting share (lock + run queue) that marks a saturated pool.
     pub contention_low: f64,
     /// Waiting share above which growth is vetoed.
@@ -73,7 +78,8 @@ pub struct OursParams {
     pub seek_window_tasks: u64,
     /// A window closes after this long even with few tasks (if any completed).
     pub max_window_s: f64,
-    /// EWMA weight of a new window when the same N is measured again.
+    /// When the same N is measured again, windows are pooled by inverse variance, but a new
+    /// window weighs at least this much (the workload may drift).
     pub throughput_alpha: f64,
     /// EWMA weight of a new interval's beta, for reporting.
     pub beta_alpha: f64,
@@ -93,7 +99,9 @@ impl Default for OursParams {
             interval_s: 0.25,
             initial_per_core: 2.0,
             initial_min: 4,
-            margin: 0.03,
+            margin: 0.02,
+            noise_z: 2.0,
+            max_probe_s: 4.0,
             contention_low: 0.2,
             contention_high: 0.5,
             probe_factor: 1.5,
@@ -102,7 +110,7 @@ impl Default for OursParams {
             window_tasks_per_thread: 1.0,
             seek_window_tasks: 4,
             max_window_s: 10.0,
-            throughput_alpha: 0.5,
+            throughput_alpha: 0.2,
             beta_alpha: 0.3,
             reprobe_windows: 12,
             reprobe_backoff_max: 8,
@@ -158,6 +166,13 @@ impl OursParams {
         )?;
         check(pos(self.max_window_s), c, "max_window_s", "> 0")?;
         check(
+            self.noise_z >= 0.0 && self.noise_z.is_finite(),
+            c,
+            "noise_z",
+            ">= 0",
+        )?;
+        check(pos(self.max_probe_s), c, "max_probe_s", "> 0")?;
+        check(
             self.throughput_alpha > 0.0 && unit(self.throughput_alpha),
             c,
             "throughput_alpha",
@@ -200,6 +215,56 @@ struct Window {
     time_s: f64,
     beta: Wsum,
     wait: Wsum,
+    /// Interval throughputs, for the window's own noise.
+    rates: Moments,
+    /// Tasks after which the window closes (0: not set yet; doubled when inconclusive).
+    need: u64,
+}
+
+/// Count, sum and sum of squares of interval throughputs.
+#[derive(Debug, Clone, Copy, Default)]
+struct Moments {
+    k: u32,
+    sum: f64,
+    sq: f64,
+}
+
+impl Moments {
+    fn add(&mut self, x: f64) {
+        self.k += 1;
+        self.sum += x;
+        self.sq += x * x;
+    }
+}
+
+impl Window {
+    fn meas(&self, n: u32) -> Meas {
+        let tps = self.completed as f64 / self.time_s;
+        Meas {
+            n,
+            tps,
+            se: self.se(tps),
+            beta: self.beta.mean(),
+            wait: self.wait.mean().unwrap_or(0.0),
+        }
+    }
+
+    /// Standard error of the window's throughput `tps`: the spread of its interval
+    /// throughputs over sqrt(k). Completions in a closed loop are far more regular than
+    /// Poisson, so counting noise (1/sqrt(n)) would be several times too pessimistic; with
+    /// fewer than 3 intervals there is no spread to go by and the Poisson bound is used.
+    fn se(&self, tps: f64) -> f64 {
+        let m = self.rates;
+        let poisson = tps / (self.completed.max(1) as f64).sqrt();
+        if m.k < 3 {
+            return poisson;
+        }
+        let k = f64::from(m.k);
+        let var = ((m.sq - m.sum * m.sum / k) / (k - 1.0)).max(0.0);
+        // Floor at a quarter of the Poisson bound: a few identical intervals are not proof
+        // of a noiseless window.
+        (var / k).sqrt().max(poisson * 0.25)
+    }
 }
 
 /// A task-weighted running mean.
@@ -226,6 +291,8 @@ impl Wsum {
 struct Meas {
     n: u32,
     tps: f64,
+    /// Standard error of `tps`.
+    se: f64,
     beta: Option<f64>,
     /// lock + run-queue wait share (0 when not measured).
     wait: f64,
@@ -241,11 +308,32 @@ enum Mode {
     },
 }
 
+/// A throughput estimate at one N and its standard error.
+#[derive(Debug, Clone, Copy, Default)]
+struct Est {
+    tps: f64,
+    se: f64,
+}
+
+impl Est {
+    /// Pools a new window into this estimate by inverse variance, the new one weighing at
+    /// least `floor`.
+    fn pool(self, new: Est, floor: f64) -> Est {
+        let (v0, v1) = (self.se * self.se, new.se * new.se);
+        let a = if v0 + v1 > 0.0 { v0 / (v0 + v1) } else { 0.5 };
+        let a = a.max(floor).min(1.0);
+        Est {
+            tps: a * new.tps + (1.0 - a) * self.tps,
+            se: (a * a * v1 + (1.0 - a) * (1.0 - a) * v0).sqrt(),
+        }
+    }
+}
+
 /// A move under evaluation: from `base` (measured at `base_tps`) to the current target.
 #[derive(Debug, Clone, Copy)]
 struct Probe {
     base: u32,
-    base_tps: f64,
+    base_tps: Est,
     base_wait: f64,
     up: bool,
     seek: bool,
@@ -258,7 +346,7 @@ pub struct OursController {
     mode: Mode,
     probe: Option<Probe>,
     /// Smoothed throughput per N measured in the current regime.
-    table: Vec<(u32, f64)>,
+    table: Vec<(u32, Est)>,
     win: Window,
     /// Seconds of transient still to discard after a change.
     discard_s: f64,
@@ -320,6 +408,21 @@ impl OursController {
         self.vetoes = self.vetoes.saturating_add(1);
     }
 
+    /// Tasks a window needs at the current target.
+    fn window_need(&self) -> u64 {
+        let need = (self.p.window_tasks_per_thread * f64::from(self.target)).ceil() as u64;
+        let need = need.max(self.p.min_window_tasks).max(1);
+        let seeking_up = match self.probe {
+            Some(pr) => pr.seek && pr.up,
+            None => self.mode == Mode::Seek,
+        };
+        if seeking_up {
+            need.min(self.p.seek_window_tasks.max(1))
+        } else {
+            need
+        }
+    }
+
     /// Moves to `n` (clamped) and starts discarding the transient; returns whether it moved.
     fn move_to(&mut self, n: u32) -> bool {
         let (lo, hi) = self.bounds();
@@ -345,21 +448,62 @@ impl OursController {
         self.backoff = 1;
     }
 
-    fn best_tps(&self) -> f64 {
-        self.table.iter().map(|e| e.1).fold(0.0, f64::max)
+    /// The best estimate at any N but `except`.
+    fn best_except(&self, except: u32) -> Est {
+        self.table
+            .iter()
+            .filter(|e| e.0 != except)
+            .map(|e| e.1)
+            .fold(Est::default(), |a, b| if b.tps > a.tps { b } else { a })
     }
 
-    fn record(&mut self, n: u32, tps: f64) -> f64 {
-        let a = self.p.throughput_alpha.clamp(0.0, 1.0);
-        match self.table.iter_mut().find(|e| e.0 == n) {
-            Some(e) => {
-                e.1 = a * tps + (1.0 - a) * e.1;
-                e.1
-            }
-            None => {
-                self.table.push((n, tps));
-                tps
-            }
+    /// What `record` would make of this window, without storing it.
+    fn pooled(&self, m: &Meas) -> Est {
+        let new = Est {
+            tps: m.tps,
+            se: m.se,
+        };
+        match self.table.iter().find(|e| e.0 == m.n) {
+            Some(e) => e.1.pool(new, self.p.throughput_alpha),
+            None => new,
+        }
+    }
+
+    fn record(&mut self, m: &Meas) -> Est {
+        let est = self.pooled(m);
+        match self.table.iter_mut().find(|e| e.0 == m.n) {
+            Some(e) => e.1 = est,
+            None => self.table.push((m.n, est)),
+        }
+        est
+    }
+
+    /// The change from `base` to `new` that counts: the margin, or `noise_z` standard errors
+    /// of the difference when the windows are noisier than that (relative to `base`).
+    fn threshold(&self, base: Est, new: Est) -> f64 {
+        let se = (base.se * base.se + new.se * new.se).sqrt();
+        self.p.margin.max(self.p.noise_z * se / base.tps.max(1e-9))
+    }
+
+    /// How the pending probe compares: Some(true) a real gain (up) or no real loss (down),
+    /// Some(false) the opposite, None when the difference is within the noise.
+    fn verdict(&self, pr: &Probe, now: Est) -> Option<bool> {
+        let base = if pr.up {
+            pr.base_tps
+        } else {
+            self.best_except(self.target)
+        };
+        if base.tps <= 0.0 {
+            return Some(true);
+        }
+        let thr = self.threshold(base, now);
+        let change = now.tps / base.tps.max(1e-9) - 1.0;
+        if change > thr {
+            Some(true)
+        } else if change < -thr {
+            Some(false)
+        } else {
+            None
         }
     }
 
@@ -387,7 +531,7 @@ impl OursController {
         ((f64::from(n) / self.p.probe_factor).round() as u32).min(n.saturating_sub(1))
     }
 
-    fn start_probe(&mut self, n: u32, up: bool, seek: bool, base: &Meas, base_tps: f64) -> bool {
+    fn start_probe(&mut self, n: u32, up: bool, seek: bool, base: &Meas, base_tps: Est) -> bool {
         if self.move_to(n) {
             self.probe = Some(Probe {
                 base: base.n,
@@ -402,7 +546,7 @@ impl OursController {
         }
     }
 
-    fn settle(&mut self, model: Option<u32>, tps: f64) {
+    fn settle(&mut self, model: Option<u32>, tps: Est) {
         let started_at = match self.mode {
             Mode::Settled { started_at, .. } => started_at,
             _ => None,
@@ -420,11 +564,11 @@ impl OursController {
             started_at: None,
         };
         self.settled_model = model;
-        self.settled_tps = Some(tps);
+        self.settled_tps = Some(tps.tps);
     }
 
     /// Climb from the current, measured N: up while allowed, else down while waiting.
-    fn climb(&mut self, m: &Meas, model: Option<u32>, tps: f64, queue: bool) -> Decision {
+    fn climb(&mut self, m: &Meas, model: Option<u32>, tps: Est, queue: bool) -> Decision {
         let (lo, hi) = self.bounds();
         self.mode = match self.mode {
             Mode::Settled { started_at, .. } => Mode::Settled {
@@ -464,7 +608,7 @@ impl OursController {
     }
 
     /// Model-guided move from the current, measured N.
-    fn seek(&mut self, m: &Meas, model: Option<u32>, tps: f64, queue: bool) -> Decision {
+    fn seek(&mut self, m: &Meas, model: Option<u32>, tps: Est, queue: bool) -> Decision {
         let Some(nm) = model else {
             return self.climb(m, model, tps, queue);
         };
@@ -486,17 +630,16 @@ impl OursController {
 
     /// A window closed at the current target: judge the pending probe or plan the next move.
     fn on_measurement(&mut self, m: Meas, cores: u32, queue: bool) -> Decision {
-        let tps = self.record(m.n, m.tps);
-        if tps > 0.0 {
-            self.task_wall_s = Some(f64::from(m.n) / tps);
+        let tps = self.record(&m);
+        if tps.tps > 0.0 {
+            self.task_wall_s = Some(f64::from(m.n) / tps.tps);
         }
         let model = self.model(&m, cores);
         if let Some(pr) = self.probe.take() {
-            let accepted = if pr.up {
-                tps > pr.base_tps * (1.0 + self.p.margin)
-            } else {
-                tps >= self.best_tps() * (1.0 - self.p.margin)
-            };
+            let verdict = self.verdict(&pr, tps);
+            // Still within the noise after lengthening the window: fewer threads win ties
+            // (less latency, less memory for the same throughput).
+            let accepted = verdict.unwrap_or(!pr.up);
             if accepted {
                 return if pr.seek {
                     self.seek(&m, model, tps, queue)
@@ -526,7 +669,7 @@ impl OursController {
             if pr.up {
                 self.veto();
                 let base_wait_high = pr.base_wait >= self.p.contention_low;
-                let fell = tps < pr.base_tps * (1.0 - self.p.margin);
+                let fell = verdict == Some(false);
                 let down = self.down_from(pr.base);
                 if !pr.seek && (base_wait_high || fell) && down >= self.bounds().0 && down < pr.base
                 {
@@ -567,7 +710,7 @@ impl OursController {
                 };
                 let changed_tps = self
                     .settled_tps
-                    .is_some_and(|s| s > 0.0 && ((tps / s) - 1.0).abs() > self.p.regime_change_tps);
+                    .is_some_and(|s| s > 0.0 && ((tps.tps / s) - 1.0).abs() > self.p.regime_change_tps);
                 // Two windows in a row, so that one noisy window does not restart the search.
                 self.strikes = if changed_model || changed_tps {
                     self.strikes + 1
@@ -577,7 +720,7 @@ impl OursController {
                 if self.strikes >= 2 {
                     self.strikes = 0;
                     self.reset_regime();
-                    self.record(m.n, m.tps);
+                    self.record(&m);
                     return self.seek(&m, model, tps, queue);
                 }
                 let windows = windows + 1;
@@ -702,33 +845,35 @@ impl Controller for OursController {
             (a, b) => Some((a.unwrap_or(0.0) + b.unwrap_or(0.0)).min(1.0)),
         };
         self.win.wait.add(wait, w);
-
-        let need = (self.p.window_tasks_per_thread * f64::from(self.target)).ceil() as u64;
-        let mut need = need.max(self.p.min_window_tasks).max(1);
-        let seeking_up = match self.probe {
-            Some(pr) => pr.seek && pr.up,
-            None => self.mode == Mode::Seek,
-        };
-        if seeking_up {
-            need = need.min(self.p.seek_window_tasks.max(1));
+        if dt > 0.0 {
+            self.win.rates.add(s.completed as f64 / dt);
         }
-        let full = self.win.completed >= need && self.win.time_s > 0.0;
+
+        if self.win.need == 0 {
+            self.win.need = self.window_need();
+        }
+        let full = self.win.completed >= self.win.need && self.win.time_s > 0.0;
         let timed_out = self.win.time_s >= self.p.max_window_s;
         if !full && !timed_out {
             return self.step(hold);
         }
-        let win = std::mem::take(&mut self.win);
-        if win.completed == 0 || win.time_s <= 0.0 {
+        if self.win.completed == 0 || self.win.time_s <= 0.0 {
             // Tasks longer than max_window_s: nothing to judge by; keep going.
+            self.win = Window::default();
             return self.step(hold);
         }
+        let m = self.win.meas(self.target);
+        if let Some(pr) = self.probe {
+            // A probe whose change is still within the noise: measure it twice as long,
+            // as long as the probe may last.
+            let room = self.win.time_s * 2.0 <= self.p.max_probe_s.min(self.p.max_window_s);
+            if room && self.verdict(&pr, self.pooled(&m)).is_none() {
+                self.win.need = self.win.completed.saturating_mul(2);
+                return self.step(hold);
+            }
+        }
+        self.win = Window::default();
         self.measured_once = true;
-        let m = Meas {
-            n: self.target,
-            tps: win.completed as f64 / win.time_s,
-            beta: win.beta.mean(),
-            wait: win.wait.mean().unwrap_or(0.0),
-        };
         let d = self.on_measurement(m, s.cores, true);
         self.step(d)
     }
@@ -937,11 +1082,18 @@ mod tests {
         let mut c = ours();
         let steps = drive(&mut c, 2, |n| sample(n, 100, 50, Some(0.99), 0.0));
         assert_eq!((steps[1].decision, steps[1].target), (Decision::Grow, 64));
-        // ... where throughput falls and waits are high: growth vetoed, back to 8.
-        let steps = drive_from(&mut c, 64, 4, |n| {
-            sample(n, 100, if n == 64 { 40 } else { 50 }, Some(0.99), 0.6)
-        });
-        let veto = steps.iter().find(|s| s.decision == Decision::Veto).unwrap();
+        // ... where throughput falls and waits are high: growth vetoed, back to 8 (after
+        // lengthening the window: one-interval windows are noisy).
+        let mut veto = None;
+        for _ in 0..24 {
+            let st = c.decide(&sample(64, 100, 40, Some(0.99), 0.6));
+            if st.decision == Decision::Veto {
+                veto = Some(st);
+                break;
+            }
+            assert_eq!(st.target, 64, "holds while measuring: {st:?}");
+        }
+        let veto = veto.expect("a veto within 6 s");
         assert_eq!((veto.target, veto.vetoes), (8, 1));
         // Measured again at 8 with high waits: growth vetoed (counted), probe down instead.
         let steps = drive_from(&mut c, 8, 6, |n| sample(n, 100, 50, Some(0.7), 0.6));

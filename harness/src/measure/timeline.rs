@@ -29,47 +29,58 @@ pub struct Settling {
     /// Time-weighted mean pool size.
     pub mean_threads: f64,
     pub vetoes: u32,
-    /// Start of the first interval from which throughput stays within 5 % of the final
-    /// throughput (the mean of the last quarter of the intervals).
+    /// Start of the first interval from which throughput, averaged over `SMOOTH_S`, stays
+    /// within the band around the final throughput (the mean of the last quarter of the run).
     pub settle_s: f64,
     /// Throughput after settling: the steady-state TPS.
     pub steady_tps: f64,
 }
 
-/// How far from the final throughput an interval may be and still count as settled.
+/// How far from the final throughput a smoothed interval may be and still count as settled:
+/// 5 %, or the counting noise of the smoothing window (1/sqrt(tasks)) when that is
+/// wider, so that a slow workload's quantised interval counts do not read as unsettled.
 const BAND: f64 = 0.05;
+/// Intervals are averaged over at least this long before they are compared.
+const SMOOTH_S: f64 = 1.0;
 
 pub fn settling(rows: &[TimelineRow]) -> Option<Settling> {
     let last = rows.last()?;
-    let dur = |r: &TimelineRow, i: usize| {
-        let start = if i == 0 { 0.0 } else { rows[i - 1].t_s };
-        (r.t_s - start).max(0.0)
-    };
-    let total: f64 = rows.iter().enumerate().map(|(i, r)| dur(r, i)).sum();
+    let durs: Vec<f64> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.t_s - if i == 0 { 0.0 } else { rows[i - 1].t_s }).max(0.0))
+        .collect();
+    let total: f64 = durs.iter().sum();
     let mean_threads = if total > 0.0 {
-        rows.iter().enumerate().map(|(i, r)| f64::from(r.threads) * dur(r, i)).sum::<f64>() / total
+        rows.iter().zip(&durs).map(|(r, d)| f64::from(r.threads) * d).sum::<f64>() / total
     } else {
         f64::from(last.threads)
     };
-    let tail = &rows[rows.len() - rows.len().div_ceil(4)..];
-    let final_tps = tail.iter().map(|r| r.tps).sum::<f64>() / tail.len() as f64;
-    // The earliest index after which every interval is inside the band.
+    // Tasks and time from interval i to the end of the run.
+    let span = |from: usize, to: usize| {
+        (from..to).fold((0.0, 0.0), |(n, t), k| (n + rows[k].tps * durs[k], t + durs[k]))
+    };
+    let tail = rows.len() - rows.len().div_ceil(4);
+    let (n_tail, t_tail) = span(tail, rows.len());
+    let final_tps = if t_tail > 0.0 { n_tail / t_tail } else { last.tps };
+    // The earliest index from which every smoothed window is inside the band.
     let mut first = rows.len() - 1;
     for i in (0..rows.len()).rev() {
-        if (rows[i].tps - final_tps).abs() <= BAND * final_tps.max(1e-9) {
+        let mut j = i + 1;
+        while j < rows.len() && span(i, j).1 < SMOOTH_S {
+            j += 1;
+        }
+        let (n, t) = span(i, j);
+        let tps = if t > 0.0 { n / t } else { rows[i].tps };
+        let band = BAND.max(1.0 / n.max(1.0).sqrt());
+        if (tps - final_tps).abs() <= band * final_tps.max(1e-9) {
             first = i;
         } else {
             break;
         }
     }
     let settle_s = if first == 0 { 0.0 } else { rows[first - 1].t_s };
-    let (done, time) = rows[first..]
-        .iter()
-        .enumerate()
-        .fold((0.0, 0.0), |(n, t), (k, r)| {
-            let d = dur(r, first + k);
-            (n + r.tps * d, t + d)
-        });
+    let (done, time) = span(first, rows.len());
     Some(Settling {
         final_threads: last.target,
         mean_threads,
@@ -121,6 +132,19 @@ mod tests {
         // (4 + 8) * 0.5 + 16 * 3.0 over 4 s.
         assert!((s.mean_threads - 13.5).abs() < 1e-9);
         assert!(settling(&[]).is_none());
+    }
+
+    #[test]
+    fn quantised_counts_of_a_slow_workload_are_settled() {
+        // ~85 TPS in 0.25 s intervals: 20, 22, 21, 23 tasks (+-5 % and more per interval).
+        let mut rows = vec![row(0.25, 4, 10.0), row(0.5, 6, 30.0)];
+        let counts = [20.0, 22.0, 21.0, 23.0, 19.0, 22.0, 24.0, 20.0];
+        for k in 0..64 {
+            rows.push(row(0.75 + 0.25 * k as f64, 9, counts[k % 8] * 4.0));
+        }
+        let s = settling(&rows).unwrap();
+        assert!(s.settle_s <= 0.5, "settled at {} s", s.settle_s);
+        assert!((s.steady_tps - 85.5).abs() < 1.0, "{}", s.steady_tps);
     }
 
     #[test]

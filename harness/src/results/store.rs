@@ -97,14 +97,30 @@ pub fn write_timeline(
     Ok(path)
 }
 
-/// Every row of a points.csv; a malformed row is an error naming its line.
+/// Every row of a points.csv; a malformed row is an error naming its line and column.
 pub fn read_rows(path: &Path) -> anyhow::Result<Vec<Row>> {
     let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let headers = r.headers().with_context(|| format!("{}: reading the header", path.display()))?.clone();
     let mut rows = Vec::new();
     for (i, rec) in r.deserialize::<Row>().enumerate() {
-        rows.push(rec.with_context(|| format!("{}: row {}", path.display(), i + 2))?);
+        rows.push(rec.map_err(|e| anyhow::anyhow!("{}: line {}{}", path.display(), i + 2, explain(&e, &headers)))?);
     }
     Ok(rows)
+}
+
+/// The column and the problem of a CSV error, in words a user can act on.
+fn explain(e: &csv::Error, headers: &csv::StringRecord) -> String {
+    match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => {
+            let column = err.field().and_then(|f| headers.get(f as usize));
+            match (column, err.kind()) {
+                (Some(c), kind) => format!(", column `{c}`: {kind}"),
+                // serde names a missing field itself ("missing field `tps`").
+                (None, kind) => format!(": {kind} (the header has no such column)"),
+            }
+        }
+        _ => format!(": {e}"),
+    }
 }
 
 fn truncate_partial_line(path: &Path) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::measure::Measurement;
 use crate::runtime::{Interpreter, Program};
-use crate::scenario::Point;
+use crate::scenario::{Point, StrategySpec};
 use crate::strategy::{self, Setup};
 
 pub fn run_from_stdin() -> anyhow::Result<()> {
@@ -23,7 +23,12 @@ pub fn run_from_stdin() -> anyhow::Result<()> {
 /// Calibrates, runs the strategy, and measures the window from first arrival to last
 /// completion (thread start-up and calibration excluded).
 pub fn measure(point: Point) -> anyhow::Result<Measurement> {
-    let (program, calibration) = Program::compile(&point.workload.phases, &point.onnx)?;
+    // A process pool's workers compile their own copies; a parent copy would only add an
+    // unused ONNX session to the tree's memory.
+    let (program, calibration) = match point.strategy {
+        StrategySpec::Process(_) => (Program::default(), Vec::new()),
+        _ => Program::compile(&point.workload.phases, &point.onnx)?,
+    };
     let interp = Interpreter::new(&point.runtime);
     let setup = Arc::new(Setup { point, program, interp });
     let out = strategy::run(setup)?;
@@ -33,7 +38,7 @@ pub fn measure(point: Point) -> anyhow::Result<Measurement> {
         out.elapsed,
         &out.usage,
         out.spawn,
-        calibration,
+        out.calibration.unwrap_or(calibration),
         out.timeline,
     );
     // A process pool's memory is its whole tree, not the parent's.

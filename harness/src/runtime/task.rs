@@ -25,7 +25,7 @@ pub enum Step {
     Alloc { bytes: usize },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Program {
     steps: Vec<Step>,
 }

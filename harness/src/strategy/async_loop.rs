@@ -191,7 +191,7 @@ fn run_mix(setup: Arc<Setup>, offload: bool, pick: Pick) -> anyhow::Result<Outco
     if panicked {
         anyhow::bail!("a task panicked on the event loop");
     }
-    Ok(Outcome { stats, elapsed, spawn, usage, unfinished, timeline: Vec::new(), tree_memory_mb: None })
+    Ok(Outcome { stats, elapsed, spawn, usage, unfinished, timeline: Vec::new(), tree_memory_mb: None, calibration: None })
 }
 
 /// Starts a task for each job as soon as one of the N slots is free.

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::measure::{TaskStats, TimelineRow, Usage};
 use crate::runtime::{Interpreter, Program};
+use workloads::Calibrated;
 use crate::scenario::{Point, StrategySpec};
 
 /// What every strategy gets: the point, its compiled workload and its interpreter.
@@ -38,6 +39,9 @@ pub struct Outcome {
     pub timeline: Vec<TimelineRow>,
     /// Process pools: (RSS, PSS) summed over the parent and its workers, peak of the samples.
     pub tree_memory_mb: Option<(f64, f64)>,
+    /// Process pools: the kernels' calibration, measured in a worker (the parent compiles
+    /// nothing); None: the point's own calibration stands.
+    pub calibration: Option<Vec<Calibrated>>,
 }
 
 pub fn run(setup: Arc<Setup>) -> anyhow::Result<Outcome> {

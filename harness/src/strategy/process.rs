@@ -7,7 +7,7 @@
 //!
 //! - parent -> worker: the Point as JSON (first line), then one task index per line;
 //!   end of input: the worker exits.
-//! - worker -> parent: `ready <pid>` once compiled, then per task
+//! - worker -> parent: `ready <pid> <calibration JSON>` once compiled, then per task
 //!   `<index> <wall_ns> <cpu_ns> <lock_wait_ns> <runq_wait_ns>`.
 //!
 //! One feeder thread per worker takes the next job from the shared queue when its worker
@@ -25,7 +25,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use workloads::Rng;
+use workloads::{Calibrated, Rng};
 
 use super::feed::{feed, task_seed, Budget};
 use super::pool::Job;
@@ -94,13 +94,14 @@ pub fn worker_main() -> anyhow::Result<()> {
     let mut line = String::new();
     input.read_line(&mut line).context("reading the point spec")?;
     let point: Point = serde_json::from_str(line.trim()).context("parsing the point spec")?;
-    let (program, _) = Program::compile(&point.workload.phases, &point.onnx)?;
+    let (program, calibration) = Program::compile(&point.workload.phases, &point.onnx)?;
     let interp = Interpreter::new(&point.runtime);
     let baseline = touched((interpreter_rss_mb(&point) * 1024.0 * 1024.0) as usize);
     let crash_at: Option<u64> = std::env::var(CRASH_AT_ENV).ok().and_then(|s| s.trim().parse().ok());
 
     let mut out = BufWriter::new(std::io::stdout().lock());
-    writeln!(out, "ready {}", std::process::id())?;
+    // The calibration goes to the parent, which compiles nothing itself.
+    writeln!(out, "ready {} {}", std::process::id(), serde_json::to_string(&calibration)?)?;
     out.flush()?;
     loop {
         line.clear();
@@ -250,7 +251,11 @@ struct Pipes {
 
 impl Workers {
     /// Starts `n` workers, sends each the point, and waits until all are ready.
-    fn start(point: &Point, n: usize, shared: Arc<Shared>) -> anyhow::Result<(Workers, Vec<Pipes>)> {
+    fn start(
+        point: &Point,
+        n: usize,
+        shared: Arc<Shared>,
+    ) -> anyhow::Result<(Workers, Vec<Pipes>, Vec<Calibrated>)> {
         let exe = worker_exe().context("locating the worker executable")?;
         let spec = serde_json::to_string(point)?;
         let mut workers =
@@ -294,15 +299,24 @@ impl Workers {
             }
         }
         let mut line = String::new();
+        let mut calibration = None;
         for (w, p) in pipes.iter_mut().enumerate() {
             line.clear();
             let ok = p.stdout.read_line(&mut line).is_ok_and(|k| k > 0);
-            if !ok || !line.starts_with("ready") {
-                let (who, how) = workers.describe(w);
-                bail!("{who} failed to start: {how} (see its stderr)");
+            // "ready <pid> <calibration as JSON>"
+            let calib = line
+                .strip_prefix("ready ")
+                .and_then(|rest| rest.split_once(' '))
+                .and_then(|(_, json)| serde_json::from_str::<Vec<Calibrated>>(json.trim()).ok());
+            match calib {
+                Some(c) if ok => calibration = calibration.or(Some(c)),
+                _ => {
+                    let (who, how) = workers.describe(w);
+                    bail!("{who} failed to start: {how} (see its stderr)");
+                }
             }
         }
-        Ok((workers, pipes))
+        Ok((workers, pipes, calibration.unwrap_or_default()))
     }
 
     /// "worker 3 (pid 123)" and how it ended, after waiting briefly for it to exit.
@@ -421,7 +435,8 @@ fn serve(shared: &Shared, w: usize, p: &mut Pipes) -> Result<(), Option<u64>> {
 
 /// Runs the point on `threads` worker processes. `spawn` covers starting them and their
 /// compiling and calibrating; `usage` and `tree_memory_mb` cover the parent and its workers.
-/// The parent's own `setup.program` is not used: each worker compiles its own.
+/// The parent compiles nothing (`setup.program` is empty): each worker compiles its own,
+/// and worker 0's calibration is the point's.
 pub fn run(setup: Arc<Setup>) -> anyhow::Result<Outcome> {
     let p = setup.point.clone();
     let n = p.threads.max(1) as usize;
@@ -436,7 +451,7 @@ pub fn run(setup: Arc<Setup>) -> anyhow::Result<Outcome> {
     });
 
     let t0 = Instant::now();
-    let (mut workers, pipes) = Workers::start(&p, n, shared.clone())?;
+    let (mut workers, pipes, calibration) = Workers::start(&p, n, shared.clone())?;
     let spawn = t0.elapsed();
     workers.feed(pipes)?;
     let mut tree: Vec<u32> = vec![std::process::id()];
@@ -486,6 +501,7 @@ pub fn run(setup: Arc<Setup>) -> anyhow::Result<Outcome> {
         unfinished,
         timeline: Vec::new(),
         tree_memory_mb: Some(memory),
+        calibration: Some(calibration),
     })
 }
 

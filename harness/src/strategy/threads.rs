@@ -128,7 +128,7 @@ pub fn run(
         let _ = feeder.join();
         pool.join();
     }
-    Ok(Outcome { stats, elapsed, spawn, usage, unfinished, timeline, tree_memory_mb: None })
+    Ok(Outcome { stats, elapsed, spawn, usage, unfinished, timeline, tree_memory_mb: None, calibration: None })
 }
 
 /// Every controller interval: measure the interval, ask the controller, resize the pool.

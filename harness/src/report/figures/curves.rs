@@ -1,0 +1,171 @@
+//! Line charts over N (log2) or a linear parameter, one panel per device (or group), with
+//! 95 % error bars and a marked peak: the cliff, P99, per-thread efficiency, the compare
+//! overlays and the beta-threshold sweep all draw through here.
+
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{color, fmt_count, fmt_si, font, grid_size, panels, Chart};
+
+#[derive(Debug, Clone)]
+pub struct Pt {
+    pub x: f64,
+    pub y: f64,
+    /// 95 % interval of y, when there are repetitions.
+    pub ci: Option<(f64, f64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub label: String,
+    pub color: usize,
+    pub line: Line,
+    pub mark_peak: bool,
+    pub points: Vec<Pt>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Line {
+    Solid,
+    Dashed,
+    /// Markers only, e.g. events on a timeline.
+    Markers,
+}
+
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub title: String,
+    pub series: Vec<Series>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum XAxis {
+    /// A thread count: log2 axis labelled 1, 2, ..., 2k.
+    Threads,
+    Log,
+    Linear,
+}
+
+#[derive(Debug, Clone)]
+pub struct Curves {
+    pub title: String,
+    pub panels: Vec<Panel>,
+    pub x_desc: String,
+    pub y_desc: String,
+    pub x_axis: XAxis,
+    pub y_log: bool,
+    pub cols: usize,
+    /// Pixel size of one panel.
+    pub panel: (u32, u32),
+}
+
+impl Chart for Curves {
+    fn size(&self) -> (u32, u32) {
+        grid_size(self.panels.len(), self.cols, self.panel.0, self.panel.1)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        for (panel, area) in self.panels.iter().zip(panels(root, &self.title, self.panels.len(), self.cols)?) {
+            let ((x0, x1), (y0, y1)) = self.bounds(panel);
+            match (self.x_axis, self.y_log) {
+                (XAxis::Threads, true) => self.panel(panel, &area, (x0..x1).log_scale().base(2.0), (y0..y1).log_scale())?,
+                (XAxis::Threads, false) => self.panel(panel, &area, (x0..x1).log_scale().base(2.0), y0..y1)?,
+                (XAxis::Log, true) => self.panel(panel, &area, (x0..x1).log_scale(), (y0..y1).log_scale())?,
+                (XAxis::Log, false) => self.panel(panel, &area, (x0..x1).log_scale(), y0..y1)?,
+                (XAxis::Linear, true) => self.panel(panel, &area, x0..x1, (y0..y1).log_scale())?,
+                (XAxis::Linear, false) => self.panel(panel, &area, x0..x1, y0..y1)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Curves {
+    /// Axis ranges with some headroom; log axes start at the smallest positive value.
+    fn bounds(&self, panel: &Panel) -> ((f64, f64), (f64, f64)) {
+        let pts = || panel.series.iter().flat_map(|s| s.points.iter()).filter(|p| !self.y_log || p.y > 0.0).filter(|p| self.x_axis == XAxis::Linear || p.x > 0.0);
+        let xs = pts().map(|p| p.x);
+        let (x0, x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+        let ys = pts().flat_map(|p| [p.y, p.ci.map_or(p.y, |c| c.0), p.ci.map_or(p.y, |c| c.1)]);
+        let (y0, y1) = ys.filter(|y| !self.y_log || *y > 0.0).fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(y), b.max(y)));
+        if x0 > x1 || y0 > y1 {
+            return ((1.0, 2.0), (1.0, 2.0));
+        }
+        let x = if self.x_axis == XAxis::Linear { pad(x0, x1) } else { (x0 / 1.2, x1 * 1.2) };
+        let y = if self.y_log { (y0 / 1.5, y1 * 2.5) } else { (0.0f64.min(y0), y1 + 0.25 * (y1 - 0.0f64.min(y0)).max(1e-9)) };
+        (x, y)
+    }
+
+    fn panel<DB, X, Y>(&self, panel: &Panel, area: &DrawingArea<DB, Shift>, x: X, y: Y) -> anyhow::Result<()>
+    where
+        DB: DrawingBackend,
+        DB::ErrorType: 'static,
+        X: AsRangedCoord<Value = f64>,
+        Y: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
+    {
+        let mut chart = ChartBuilder::on(area)
+            .caption(&panel.title, font(18))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x, y)?;
+        let xfmt = |v: &f64| if self.x_axis == XAxis::Threads { fmt_count(*v) } else { fmt_si(*v) };
+        chart
+            .configure_mesh()
+            .x_desc(&self.x_desc)
+            .y_desc(&self.y_desc)
+            .x_label_formatter(&xfmt)
+            .y_label_formatter(&|v| fmt_si(*v))
+            .label_style(font(13))
+            .axis_desc_style(font(15))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()?;
+        for s in &panel.series {
+            let c = color(s.color);
+            let style = c.stroke_width(2);
+            let pts: Vec<(f64, f64)> = s.points.iter().filter(|p| !self.y_log || p.y > 0.0).map(|p| (p.x, p.y)).collect();
+            let legend = move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(2));
+            match s.line {
+                Line::Solid => chart.draw_series(LineSeries::new(pts.clone(), style))?.label(&s.label).legend(legend),
+                Line::Dashed => chart.draw_series(DashedLineSeries::new(pts.clone(), 7, 4, style))?.label(&s.label).legend(legend),
+                Line::Markers => chart
+                    .draw_series(pts.iter().map(|&p| TriangleMarker::new(p, 7, c.filled())))?
+                    .label(&s.label)
+                    .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, c.filled())),
+            };
+            if s.line != Line::Markers && pts.len() <= 64 {
+                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+            }
+            chart.draw_series(s.points.iter().filter_map(|p| {
+                let (lo, hi) = p.ci?;
+                (!self.y_log || lo > 0.0).then(|| ErrorBar::new_vertical(p.x, lo, p.y, hi, c.stroke_width(1), 8))
+            }))?;
+            if let Some(&(px, py)) = pts.iter().filter(|_| s.mark_peak).max_by(|a, b| a.1.total_cmp(&b.1)) {
+                let label = format!("peak N={}", fmt_count(px));
+                let mark = EmptyElement::at((px, py))
+                    + TriangleMarker::new((0, -2), 9, c.filled())
+                    + Text::new(label, (-28, -26), font(13).color(&c));
+                chart.draw_series(std::iter::once(mark))?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .label_font(font(13))
+            .draw()?;
+        Ok(())
+    }
+}
+
+fn pad(a: f64, b: f64) -> (f64, f64) {
+    let d = (b - a).abs().max(1e-9) * 0.08;
+    (a - d, b + d)
+}
