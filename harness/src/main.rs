@@ -45,6 +45,9 @@ enum Command {
         /// How device limits are enforced: auto, cgroup-v2, cgroup-v1, affinity
         #[arg(long, default_value = "auto")]
         enforcement: String,
+        /// Write the report (figures, report.md, index.html) into <results>/report at the end
+        #[arg(long)]
+        report: bool,
     },
     /// Print a scenario's expanded plan (points, estimated duration) without running it.
     List {
@@ -57,6 +60,30 @@ enum Command {
     },
     /// Print the summary table (best N and TPS per group) of a results folder.
     Summary { dir: PathBuf },
+    /// Figures (SVG + PNG), report.md and a self-contained index.html from a results folder.
+    Report {
+        /// Results folder (with points.csv) or a points CSV file
+        results: PathBuf,
+        /// Output folder [default: RESULTS/report]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// criterion output for the overhead figure [default: target/criterion, when present]
+        #[arg(long, value_name = "DIR")]
+        criterion: Option<PathBuf>,
+    },
+    /// Compare result sets point by point (ratio of means, 95 % CI, Welch's t-test), like
+    /// pyperf compare_to: `compare A B [C...]`, or `compare DIR --by runtime`.
+    Compare {
+        /// Results folders or CSV files; the first is the reference
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Split the rows by this column instead: runtime, scenario, device, workload or strategy
+        #[arg(long, value_name = "COLUMN")]
+        by: Option<String>,
+        /// Also write overlay figures of the cliff and per-thread curves here
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Internal: run one point read as JSON from stdin (used by `run`).
     #[command(name = POINT_SUBCOMMAND, hide = true)]
     Point,
@@ -108,7 +135,27 @@ fn real_main() -> anyhow::Result<ExitCode> {
             print!("{}", report::table(&report::summarise(&rows)));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { file, out, resume, only, enforcement } => {
+        Command::Report { results, out, criterion } => {
+            let opts = report::Options {
+                out: out.unwrap_or_else(|| report::build::default_out(&results)),
+                criterion: criterion.or_else(report::build::default_criterion),
+            };
+            let r = report::write(&results, &opts)?;
+            print!("{}", report::build::summary(&r));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Compare { inputs, by, out } => {
+            let sides = report::compare::sides(&inputs, by.as_deref())?;
+            for changed in &sides[1..] {
+                println!("{}", report::compare::text(&report::compare::compare(&sides[0], changed, by.as_deref())));
+            }
+            if let Some(out) = out {
+                let figs = report::compare::overlays(&sides, by.as_deref(), &out)?;
+                println!("{} overlay figures (SVG + PNG) in {}", figs.len(), out.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { file, out, resume, only, enforcement, report: write_report } => {
             let sc = scenario::load(&file)?;
             let limiter = match enforcement.as_str() {
                 "auto" => Limiter::detect(),
@@ -140,6 +187,19 @@ fn real_main() -> anyhow::Result<ExitCode> {
             let rows = read_rows(&dir.join(gilbench::results::POINTS_CSV))?;
             println!("{}", report::table(&report::summarise(&rows)));
             println!("results: {}", dir.display());
+            if write_report {
+                let opts = report::Options {
+                    out: report::build::default_out(&dir),
+                    criterion: report::build::default_criterion(),
+                };
+                match report::write(&dir, &opts) {
+                    Ok(r) => print!("{}", report::build::summary(&r)),
+                    // The sweep's rows are safe on disk; a failed report must not hide them.
+                    Err(e) => eprintln!("gilbench: the report failed: {e:#}; retry with: gilbench report {}", dir.display()),
+                }
+            } else {
+                println!("report: gilbench report {}", dir.display());
+            }
             if rep.interrupted {
                 eprintln!(
                     "gilbench: interrupted after {} points; finish with: gilbench run {} --resume {}",

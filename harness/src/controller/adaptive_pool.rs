@@ -32,7 +32,10 @@ use crate::measure::{sched, TaskStats, Totals};
 use crate::runtime::TaskTimes;
 use crate::strategy::pool::{Shared, ThreadPool};
 
-type Task = Box<dyn FnOnce() + Send>;
+/// Runs the work and returns what delivers its result: the worker records the task's
+/// times in between, so a caller that has its result also sees it counted.
+type Task = Box<dyn FnOnce() -> Deliver + Send>;
+type Deliver = Box<dyn FnOnce() + Send>;
 
 /// A thread pool sized by a blocking-ratio controller. Dropping it is `shutdown`.
 pub struct AdaptivePool {
@@ -75,8 +78,9 @@ impl AdaptivePool {
         let stats = Arc::new(Mutex::new(TaskStats::default()));
         let worker_stats = stats.clone();
         let pool = ThreadPool::start(initial as usize, queue.clone(), move |_, task: Task| {
-            let times = instrumented(task);
+            let (times, deliver) = instrumented(task);
             worker_stats.lock().unwrap_or_else(|e| e.into_inner()).record(&times, Duration::ZERO);
+            deliver();
         })?;
         let pool = Arc::new(Mutex::new(Some(pool)));
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
@@ -105,7 +109,10 @@ impl AdaptivePool {
     {
         let (tx, rx) = mpsc::channel();
         self.queue.push(Box::new(move || {
-            let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+            let result = catch_unwind(AssertUnwindSafe(f));
+            Box::new(move || {
+                let _ = tx.send(result);
+            }) as Deliver
         }));
         TaskHandle { rx }
     }
@@ -141,15 +148,15 @@ impl Drop for AdaptivePool {
 }
 
 /// Runs one closure with the measurements the controllers read.
-fn instrumented(task: Task) -> TaskTimes {
+fn instrumented(task: Task) -> (TaskTimes, Deliver) {
     let t0 = Instant::now();
     let cpu0 = workloads::thread_cpu_time();
     let rq0 = sched::runq_wait();
-    task();
+    let deliver = task();
     // Same order as the harness's tasks: CPU, run queue, then the wall clock.
     let cpu = workloads::thread_cpu_time().saturating_sub(cpu0);
     let runq_wait = sched::runq_wait().saturating_sub(rq0);
-    TaskTimes { wall: t0.elapsed(), cpu, lock_wait: Duration::ZERO, runq_wait }
+    (TaskTimes { wall: t0.elapsed(), cpu, lock_wait: Duration::ZERO, runq_wait }, deliver)
 }
 
 struct Monitor {

@@ -11,7 +11,9 @@
 //! - `r = io / cpu` = I/O time per unit of CPU time, which, unlike `io`, does not shrink when
 //!   waits stretch the wall time.
 //!
-//! Little's law then gives the thread count that keeps `P` CPUs busy: `N* = P * (1 + r)`.
+//! Little's law then gives the thread count that keeps `P` CPUs busy on average,
+//! `P * (1 + r)`; the model asks for `N* = ceil(P * (1 + r) * model_headroom)` since task
+//! times vary.
 //! `P` is the parallelism the runtime really offers, unknown in advance (1 under a GIL for
 //! Python code, up to `cores` for free-threaded or native code). When tasks wait noticeably
 //! (`w >= contention_low`) the pool is saturated and `P` is what is in use, `N * cpu`
@@ -63,15 +65,22 @@ pub struct OursParams {
     /// A probe's change must exceed this many standard errors of the difference (estimated
     /// from the spread of interval throughputs within the windows) to count as a gain or loss.
     pub noise_z: f64,
-    /// An inconclusive probe window is lengthened (doubled) until it has run this long.
+    /// An inconclusive probe window is lengthened, interval by interval, until it has run
+    /// this long (then fewer threads win the tie).
     pub max_probe_s: f64,
     /// Waiting share (lock + run queue) that marks a saturated pool.
     pub contention_low: f64,
     /// Waiting share above which growth is vetoed.
     pub contention_high: f64,
     pub probe_factor: f64,
+    /// Little's law gives the threads that keep `P` CPUs busy on average; task times vary,
+    /// so the model asks for this much more (rounded up).
+    pub model_headroom: f64,
     pub max_jump: f64,
     pub min_window_tasks: u64,
+    /// A window spans at least this many intervals, so that its noise can be estimated from
+    /// the spread of their throughputs.
+    pub min_window_intervals: u32,
     pub window_tasks_per_thread: f64,
     /// While seeking upwards a window may close after this many tasks: the model needs only
     /// beta and the waits, and an up-jump must gain far more than the noise of a short window.
@@ -101,12 +110,14 @@ impl Default for OursParams {
             initial_min: 4,
             margin: 0.02,
             noise_z: 2.0,
-            max_probe_s: 4.0,
+            max_probe_s: 2.5,
             contention_low: 0.2,
-            contention_high: 0.5,
+            contention_high: 0.75,
             probe_factor: 1.5,
+            model_headroom: 1.25,
             max_jump: 8.0,
             min_window_tasks: 16,
+            min_window_intervals: 4,
             window_tasks_per_thread: 1.0,
             seek_window_tasks: 4,
             max_window_s: 10.0,
@@ -151,6 +162,12 @@ impl OursParams {
             "> 1",
         )?;
         check(
+            self.model_headroom >= 1.0 && self.model_headroom.is_finite(),
+            c,
+            "model_headroom",
+            ">= 1",
+        )?;
+        check(
             self.max_jump >= self.probe_factor && self.max_jump.is_finite(),
             c,
             "max_jump",
@@ -158,6 +175,12 @@ impl OursParams {
         )?;
         check(self.min_window_tasks >= 1, c, "min_window_tasks", ">= 1")?;
         check(self.seek_window_tasks >= 1, c, "seek_window_tasks", ">= 1")?;
+        check(
+            self.min_window_intervals >= 1,
+            c,
+            "min_window_intervals",
+            ">= 1",
+        )?;
         check(
             self.window_tasks_per_thread >= 0.0,
             c,
@@ -217,7 +240,7 @@ struct Window {
     wait: Wsum,
     /// Interval throughputs, for the window's own noise.
     rates: Moments,
-    /// Tasks after which the window closes (0: not set yet; doubled when inconclusive).
+    /// Tasks after which the window closes (0: not set yet; raised when inconclusive).
     need: u64,
 }
 
@@ -520,7 +543,8 @@ impl OursController {
         }
         let p = self.p_sat.unwrap_or(cores).max(in_use);
         let (lo, hi) = self.bounds();
-        Some((p * (1.0 + r)).round().clamp(f64::from(lo), f64::from(hi)) as u32)
+        let n = (p * (1.0 + r) * self.p.model_headroom).ceil();
+        Some(n.clamp(f64::from(lo), f64::from(hi)) as u32)
     }
 
     fn up_from(&self, n: u32) -> u32 {
@@ -852,7 +876,9 @@ impl Controller for OursController {
         if self.win.need == 0 {
             self.win.need = self.window_need();
         }
-        let full = self.win.completed >= self.win.need && self.win.time_s > 0.0;
+        let full = self.win.completed >= self.win.need
+            && self.win.rates.k >= self.p.min_window_intervals
+            && self.win.time_s > 0.0;
         let timed_out = self.win.time_s >= self.p.max_window_s;
         if !full && !timed_out {
             return self.step(hold);
@@ -864,11 +890,11 @@ impl Controller for OursController {
         }
         let m = self.win.meas(self.target);
         if let Some(pr) = self.probe {
-            // A probe whose change is still within the noise: measure it twice as long,
-            // as long as the probe may last.
-            let room = self.win.time_s * 2.0 <= self.p.max_probe_s.min(self.p.max_window_s);
+            // A probe whose change is still within the noise: look again after the next
+            // interval, as long as the probe may last (a sequential test).
+            let room = self.win.time_s + dt <= self.p.max_probe_s.min(self.p.max_window_s);
             if room && self.verdict(&pr, self.pooled(&m)).is_none() {
-                self.win.need = self.win.completed.saturating_mul(2);
+                self.win.need = self.win.completed.saturating_add(1);
                 return self.step(hold);
             }
         }
@@ -1070,18 +1096,19 @@ mod tests {
     fn contention_vetoes_growth_and_probes_down() {
         let mut c = ours();
         // 8 threads, all waiting for the lock (CPU-bound under a GIL): beta 0.875, wait 0.875.
-        let steps = drive(&mut c, 3, |n| sample(n, 100, 50, Some(0.875), 0.875));
-        // Saturated: P = 8 * 0.125 = 1, r = 0 -> N* = 1, a seek jump down (capped at 8x).
+        let steps = drive(&mut c, 6, |n| sample(n, 100, 50, Some(0.875), 0.875));
+        // Saturated: P = 8 * 0.125 = 1, r = 0 -> N* = ceil(1 * 1.25) = 2, a seek jump down.
         let first = steps
             .iter()
             .find(|s| s.decision != Decision::Warmup)
             .unwrap();
-        assert_eq!((first.decision, first.target), (Decision::Shrink, 1));
+        assert_eq!((first.decision, first.target), (Decision::Shrink, 2));
 
         // I/O-looking at 8 (beta 0.99, no wait): seek up to 64 ...
         let mut c = ours();
-        let steps = drive(&mut c, 2, |n| sample(n, 100, 50, Some(0.99), 0.0));
-        assert_eq!((steps[1].decision, steps[1].target), (Decision::Grow, 64));
+        let steps = drive(&mut c, 6, |n| sample(n, 100, 50, Some(0.99), 0.0));
+        let first = steps.iter().find(|s| s.decision != Decision::Warmup).unwrap();
+        assert_eq!((first.decision, first.target), (Decision::Grow, 64));
         // ... where throughput falls and waits are high: growth vetoed, back to 8 (after
         // lengthening the window: one-interval windows are noisy).
         let mut veto = None;
@@ -1096,7 +1123,7 @@ mod tests {
         let veto = veto.expect("a veto within 6 s");
         assert_eq!((veto.target, veto.vetoes), (8, 1));
         // Measured again at 8 with high waits: growth vetoed (counted), probe down instead.
-        let steps = drive_from(&mut c, 8, 6, |n| sample(n, 100, 50, Some(0.7), 0.6));
+        let steps = drive_from(&mut c, 8, 8, |n| sample(n, 100, 50, Some(0.85), 0.8));
         let veto = steps.iter().find(|s| s.decision == Decision::Veto).unwrap();
         assert_eq!(veto.vetoes, 2);
         assert!(veto.target < 8, "{steps:?}");
@@ -1138,8 +1165,8 @@ mod tests {
     #[test]
     fn follows_a_pool_that_cannot_reach_the_target() {
         let mut c = ours();
-        let steps = drive(&mut c, 2, |n| sample(n, 100, 50, Some(0.99), 0.0));
-        assert_eq!(steps[1].target, 64);
+        let steps = drive(&mut c, 6, |n| sample(n, 100, 50, Some(0.99), 0.0));
+        assert_eq!(steps.last().unwrap().target, 64, "{steps:?}");
         // The pool stays at 8: hold without judging, then adopt the pool's size.
         for _ in 0..9 {
             c.decide(&sample(8, 100, 50, Some(0.99), 0.0));

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::measure::TimelineRow;
-use crate::results::{read_rows, Row, POINTS_CSV};
+use crate::results::{columns, read_rows, Row, POINTS_CSV};
 
 /// One results source: a folder with points.csv (and maybe timelines/), or a CSV file.
 #[derive(Debug, Clone)]
@@ -16,7 +16,12 @@ pub struct Dataset {
     pub points_csv: PathBuf,
     pub rows: Vec<Row>,
     pub timelines: Vec<Timeline>,
+    /// Optional columns the file lacks (an older run): their figures and cells stay empty.
+    pub missing: Vec<&'static str>,
 }
+
+/// Columns a report cannot do without; the other optional columns may be absent.
+pub const REQUIRED: [&str; 9] = ["device", "runtime", "workload", "strategy", "threads", "rep", "status", "tps", "lat_p99_ms"];
 
 /// One elastic point's controller intervals, `timelines/<point>.csv`.
 #[derive(Debug, Clone)]
@@ -39,6 +44,14 @@ impl Dataset {
                 points_csv.display()
             );
         }
+        let header = csv::Reader::from_path(&points_csv)
+            .and_then(|mut r| r.headers().cloned())
+            .with_context(|| format!("reading the header of {}", points_csv.display()))?;
+        let missing: Vec<&'static str> = columns().iter().copied().filter(|c| !header.iter().any(|h| h == *c)).collect();
+        if let Some(c) = missing.iter().find(|c| REQUIRED.contains(c)) {
+            // serde would read a missing optional column as empty cells: say so instead.
+            anyhow::bail!("{}: line 1 (the header) has no column `{c}`, which a report needs", points_csv.display());
+        }
         let rows = read_rows(&points_csv)?;
         let timelines = match dir {
             Some(d) if d.join("timelines").is_dir() => read_timelines(&d.join("timelines"))?,
@@ -48,7 +61,7 @@ impl Dataset {
             .file_name()
             .map(|s| s.to_string_lossy().trim_end_matches(".csv").to_string())
             .unwrap_or_else(|| path.display().to_string());
-        Ok(Dataset { label, points_csv, rows, timelines })
+        Ok(Dataset { label, points_csv, rows, timelines, missing })
     }
 }
 

@@ -123,6 +123,36 @@ fn explain(e: &csv::Error, headers: &csv::StringRecord) -> String {
     }
 }
 
+/// The columns of points.csv, in order: `Row`'s fields as serde passes them to
+/// `deserialize_struct`. Optional columns may be missing from a file (older runs wrote
+/// fewer); callers that need one check for it here.
+pub fn columns() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("probe"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("probe"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = <Row as serde::Deserialize>::deserialize(Probe(&mut fields));
+    fields
+}
+
 fn truncate_partial_line(path: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(path)?;
     if bytes.is_empty() || bytes.ends_with(b"\n") {

@@ -52,7 +52,7 @@ impl Chart for Bars {
             let (lo, hi) = if lo > hi { (1.0, 2.0) } else { (lo, hi) };
             if p.y_log {
                 let base = lo / 2.0;
-                panel(p, &area, x, (base..hi * 3.0).log_scale(), base)?;
+                panel(p, &area, x, (base..hi * 10.0).log_scale(), base)?;
             } else {
                 panel(p, &area, x, 0.0..hi * 1.3, 0.0)?;
             }
@@ -90,7 +90,7 @@ where
         .y_desc(&p.y_desc)
         .label_style(font(13))
         .axis_desc_style(font(15))
-        .light_line_style(RGBColor(235, 235, 235))
+        .light_line_style(TRANSPARENT)
         .draw()?;
     let k = p.series.len().max(1) as f64;
     let w = 0.8 / k;

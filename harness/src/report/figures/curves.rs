@@ -37,6 +37,8 @@ pub enum Line {
 pub struct Panel {
     pub title: String,
     pub series: Vec<Series>,
+    /// This panel's y axis description, when it differs from the chart's.
+    pub y_desc: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,6 +60,8 @@ pub struct Curves {
     pub cols: usize,
     /// Pixel size of one panel.
     pub panel: (u32, u32),
+    /// Where the legend goes: the corner the data leave empty.
+    pub legend: SeriesLabelPosition,
 }
 
 impl Chart for Curves {
@@ -96,7 +100,17 @@ impl Curves {
             return ((1.0, 2.0), (1.0, 2.0));
         }
         let x = if self.x_axis == XAxis::Linear { pad(x0, x1) } else { (x0 / 1.2, x1 * 1.2) };
-        let y = if self.y_log { (y0 / 1.5, y1 * 2.5) } else { (0.0f64.min(y0), y1 + 0.25 * (y1 - 0.0f64.min(y0)).max(1e-9)) };
+        // Room for the legend on its side (it sits inside the plot), and for peak labels on top.
+        let below = matches!(self.legend, SeriesLabelPosition::LowerLeft | SeriesLabelPosition::LowerMiddle | SeriesLabelPosition::LowerRight);
+        let (pad_lo, pad_hi) = if below { (0.6, 0.25) } else { (0.1, 0.6) };
+        let y = if self.y_log {
+            let span = (y1 / y0).ln().max(4f64.ln());
+            (y0 * (-pad_lo * span).exp(), y1 * (pad_hi * span).exp())
+        } else {
+            let lo = 0.0f64.min(y0);
+            let span = (y1 - lo).max(1e-9);
+            (if below { lo - pad_lo * span } else { lo }, y1 + pad_hi * span)
+        };
         (x, y)
     }
 
@@ -119,21 +133,27 @@ impl Curves {
         chart
             .configure_mesh()
             .x_desc(&self.x_desc)
-            .y_desc(&self.y_desc)
+            .y_desc(panel.y_desc.as_deref().unwrap_or(&self.y_desc))
             .x_label_formatter(&xfmt)
             .y_label_formatter(&|v| fmt_si(*v))
             .label_style(font(13))
             .axis_desc_style(font(15))
-            .light_line_style(RGBColor(235, 235, 235))
+            // Log axes subdivide densely; the bold grid is enough to read values.
+            .light_line_style(TRANSPARENT)
             .draw()?;
         for s in &panel.series {
             let c = color(s.color);
             let style = c.stroke_width(2);
             let pts: Vec<(f64, f64)> = s.points.iter().filter(|p| !self.y_log || p.y > 0.0).map(|p| (p.x, p.y)).collect();
             let legend = move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(2));
+            let dashes = move |(x, y): (i32, i32)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (8, 0)], c.stroke_width(2))
+                    + PathElement::new(vec![(13, 0), (22, 0)], c.stroke_width(2))
+            };
             match s.line {
                 Line::Solid => chart.draw_series(LineSeries::new(pts.clone(), style))?.label(&s.label).legend(legend),
-                Line::Dashed => chart.draw_series(DashedLineSeries::new(pts.clone(), 7, 4, style))?.label(&s.label).legend(legend),
+                Line::Dashed => chart.draw_series(DashedLineSeries::new(pts.clone(), 7, 4, style))?.label(&s.label).legend(dashes),
                 Line::Markers => chart
                     .draw_series(pts.iter().map(|&p| TriangleMarker::new(p, 7, c.filled())))?
                     .label(&s.label)
@@ -150,13 +170,13 @@ impl Curves {
                 let label = format!("peak N={}", fmt_count(px));
                 let mark = EmptyElement::at((px, py))
                     + TriangleMarker::new((0, -2), 9, c.filled())
-                    + Text::new(label, (-28, -26), font(13).color(&c));
+                    + Text::new(label, (-28, -26 - 14 * (s.color % 3) as i32), font(13).color(&c));
                 chart.draw_series(std::iter::once(mark))?;
             }
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(self.legend.clone())
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
             .label_font(font(13))

@@ -72,7 +72,7 @@ impl Chart for Heatmap {
                     let (x, y) = (c as f64, r as f64);
                     chart.draw_series(std::iter::once(Rectangle::new([(x - 0.48, y - 0.48), (x + 0.48, y + 0.48)], shade(f).filled())))?;
                     let ink = if f > 0.55 { WHITE } else { BLACK };
-                    let text = EmptyElement::at((x, y)) + Text::new(fmt_si(v), (-14, -6), font(11).color(&ink));
+                    let text = EmptyElement::at((x, y)) + Text::new(fmt_si(v), (-17, -7), font(13).color(&ink));
                     chart.draw_series(std::iter::once(text))?;
                 }
             }

@@ -118,28 +118,15 @@ pub fn fmt_count(v: f64) -> String {
     }
 }
 
-/// Engineering format for values on log axes: 0.5, 12, 3.4k, 1.2M.
+/// Values on axes and in cells, three significant digits: 0.25, 12, 345, 3.45k, 27.7k, 1.2M.
 pub fn fmt_si(v: f64) -> String {
     let a = v.abs();
-    if a >= 1e6 {
-        trim(format!("{:.2}", v / 1e6)) + "M"
-    } else if a >= 1e3 {
-        trim(format!("{:.2}", v / 1e3)) + "k"
-    } else if a >= 10.0 || a == 0.0 {
-        format!("{v:.0}")
-    } else if a >= 0.01 {
-        trim(format!("{v:.2}"))
-    } else {
-        format!("{v:.0e}")
-    }
-}
-
-fn trim(s: String) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
+    let (x, unit) = if a >= 1e6 { (v / 1e6, "M") } else if a >= 1e3 { (v / 1e3, "k") } else { (v, "") };
+    let ax = x.abs();
+    let digits = if ax >= 100.0 || ax == 0.0 { 0 } else if ax >= 10.0 { 1 } else if ax >= 1.0 { 2 } else if ax >= 0.01 { 3 } else { 5 };
+    let s = format!("{x:.digits$}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    s + unit
 }
 
 /// Splits `root` into a grid of `n` panels, at most `cols` wide, below a title line.

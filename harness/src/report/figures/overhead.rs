@@ -90,7 +90,7 @@ impl Chart for Strips {
             .margin(14)
             .x_label_area_size(46)
             .y_label_area_size(380)
-            .build_cartesian_2d((lo / 1.5..hi * 1.5).log_scale(), -0.5..n as f64 - 0.5)?;
+            .build_cartesian_2d((lo / 1.5..hi * 8.0).log_scale(), -0.5..n as f64 - 0.5)?;
         let name_at = |v: &f64| {
             let i = v.round();
             if (v - i).abs() < 1e-6 && i >= 0.0 { self.benches.get(i as usize).map_or(String::new(), |b| b.name.clone()) } else { String::new() }

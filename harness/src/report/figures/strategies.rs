@@ -53,8 +53,8 @@ pub fn comparison(aggs: &[Agg], out: &Path) -> anyhow::Result<Outcome> {
         });
         panels.push(BarPanel {
             title: format!("P99, {d} {r}"),
-            groups,
             series: series(&|a| a.p99_max_ms),
+            groups,
             y_desc: "P99 task latency (ms)".into(),
             y_log: true,
             refs: vec![],

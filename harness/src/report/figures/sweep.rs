@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use plotters::prelude::SeriesLabelPosition;
+
 use super::curves::{Curves, Line, Panel, Pt, Series, XAxis};
 use super::{render, slug, Outcome};
 use crate::report::aggregate::{curves, Agg, CONTROL, LEVEL};
@@ -23,6 +25,12 @@ impl Metric {
             Metric::P99 => "P99 task latency (ms)",
             Metric::PerThread => "TPS per thread (tasks/s/thread)",
         }
+    }
+
+    /// Thread sweeps leave the lower right empty (the cliff falls, P99 rises), except per
+    /// thread, where every curve ends low.
+    pub fn legend(self) -> SeriesLabelPosition {
+        if self == Metric::PerThread { SeriesLabelPosition::UpperRight } else { SeriesLabelPosition::LowerRight }
     }
 
     /// The value and its 95 % interval at one point.
@@ -93,7 +101,7 @@ pub fn by_workload(aggs: &[Agg], metric: Metric, out: &Path) -> anyhow::Result<O
                     }
                     series_list.push(series(pts, metric, label, color, if control { Line::Dashed } else { Line::Solid }));
                 }
-                Panel { title: format!("{w} on {d}"), series: series_list }
+                Panel { title: format!("{w} on {d}"), series: series_list, y_desc: None }
             })
             .collect::<Vec<_>>();
         let chart = Curves {
@@ -104,6 +112,8 @@ pub fn by_workload(aggs: &[Agg], metric: Metric, out: &Path) -> anyhow::Result<O
             x_axis: XAxis::Threads,
             y_log: true,
             cols: 2,
+            panel: (640, 440),
+            legend: metric.legend(),
         };
         let (name, caption) = match metric {
             Metric::Tps => (
@@ -156,6 +166,7 @@ pub fn memory(aggs: &[Agg], out: &Path) -> anyhow::Result<Outcome> {
                         points,
                     })
                     .collect(),
+                y_desc: None,
             })
             .collect(),
         x_desc: "peak RSS (MB)".into(),
@@ -164,6 +175,7 @@ pub fn memory(aggs: &[Agg], out: &Path) -> anyhow::Result<Outcome> {
         y_log: true,
         cols: 2,
         panel: (640, 440),
+        legend: SeriesLabelPosition::LowerRight,
     };
     let caption = "Mean (steady) TPS against mean peak RSS: a fixed pool's line follows N upwards; process pools pay one interpreter per worker.";
     Ok(Outcome::Drawn(vec![render(out, "memory", &chart.title, caption, &chart)?]))
@@ -208,6 +220,7 @@ pub fn sensitivity(aggs: &[Agg], out: &Path) -> anyhow::Result<Outcome> {
                         Series { label, color: i, line: Line::Solid, mark_peak: false, points }
                     })
                     .collect(),
+                y_desc: None,
             })
             .collect(),
         x_desc: "beta_thresh".into(),
@@ -216,7 +229,21 @@ pub fn sensitivity(aggs: &[Agg], out: &Path) -> anyhow::Result<Outcome> {
         y_log: false,
         cols: 2,
         panel: (640, 440),
+        legend: SeriesLabelPosition::LowerRight,
     };
     let caption = "Steady TPS of the controller at each beta threshold (the paper: best TPS within about 2.5 % over 0.2-0.7).";
     Ok(Outcome::Drawn(vec![render(out, "beta-threshold", &chart.title, caption, &chart)?]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::beta_thresh;
+
+    #[test]
+    fn beta_thresh_from_strategy_names() {
+        assert_eq!(beta_thresh("adaptive-paper{beta_thresh=0.4}"), Some(("adaptive-paper".into(), 0.4)));
+        assert_eq!(beta_thresh("adaptive-paper:beta_thresh=0.25"), Some(("adaptive-paper".into(), 0.25)));
+        assert_eq!(beta_thresh("adaptive-paper"), None);
+        assert_eq!(beta_thresh("adaptive-paper{beta_thresh=x}"), None);
+    }
 }

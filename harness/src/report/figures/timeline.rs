@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use plotters::prelude::SeriesLabelPosition;
+
 use super::curves::{Curves, Line, Panel, Pt, Series, XAxis};
 use super::{render, slug, Outcome, Rendered};
 use crate::measure::TimelineRow;
@@ -42,13 +44,14 @@ fn one(t: &Timeline, out: &Path) -> anyhow::Result<Rendered> {
     let chart = Curves {
         title: format!("Controller timeline: {}", t.name),
         panels: vec![
-            Panel { title: format!("pool size ({total_vetoes} vetoes)"), series: n_series },
+            Panel { title: format!("pool size ({total_vetoes} vetoes)"), series: n_series, y_desc: Some("threads".into()) },
             Panel {
                 title: "blocking ratio beta".into(),
                 series: vec![
                     line("beta (interval sample)", 0, Line::Solid, r, |x| x.beta),
                     line("beta EWMA", 1, Line::Dashed, r, |x| x.beta_ewma),
                 ],
+                y_desc: Some("beta = 1 - cpu/wall".into()),
             },
             Panel {
                 title: "where task time goes".into(),
@@ -57,8 +60,9 @@ fn one(t: &Timeline, out: &Path) -> anyhow::Result<Rendered> {
                     line("run-queue fraction", 4, Line::Solid, r, |x| x.runq_wait_frac),
                     line("CPU utilisation (cores)", 2, Line::Dashed, r, |x| Some(x.cpu_util)),
                 ],
+                y_desc: Some("fraction of task time; cores".into()),
             },
-            Panel { title: "throughput".into(), series: vec![line("TPS per interval", 0, Line::Solid, r, |x| Some(x.tps))] },
+            Panel { title: "throughput".into(), series: vec![line("TPS per interval", 0, Line::Solid, r, |x| Some(x.tps))], y_desc: Some("tasks/s".into()) },
         ],
         x_desc: "time (s)".into(),
         y_desc: "".into(),
@@ -66,6 +70,7 @@ fn one(t: &Timeline, out: &Path) -> anyhow::Result<Rendered> {
         y_log: false,
         cols: 2,
         panel: (640, 380),
+        legend: SeriesLabelPosition::UpperRight,
     };
     let caption = format!(
         "{}: pool size, beta, waits and throughput per controller interval ({} intervals); red triangles: vetoed scale-ups.",
