@@ -222,7 +222,9 @@ pub fn text(c: &Comparison) -> String {
 /// workload, one panel per device.
 pub fn overlays(sides: &[Side], by: Option<&str>, out: &Path) -> anyhow::Result<Vec<Rendered>> {
     std::fs::create_dir_all(out)?;
-    let mut panels: BTreeMap<(String, String), Vec<(String, usize, Vec<&Agg>)>> = BTreeMap::new();
+    // (workload, device) -> (legend label, side index, points).
+    type Curve<'a> = (String, usize, Vec<&'a Agg>);
+    let mut panels: BTreeMap<(String, String), Vec<Curve>> = BTreeMap::new();
     for (i, side) in sides.iter().enumerate() {
         for ((d, r, w, s), pts) in curves(&side.aggs) {
             let rest: Vec<&str> = [("runtime", r.as_str()), ("strategy", s.as_str())]

@@ -101,7 +101,8 @@ pub fn t_cdf(t: f64, df: f64) -> f64 {
 /// The `p` quantile of Student's t with `df` > 0 degrees of freedom, by bisection on the
 /// CDF (monotone, so bisection cannot diverge); None outside 0 < p < 1.
 pub fn t_quantile(p: f64, df: f64) -> Option<f64> {
-    if !(p > 0.0 && p < 1.0) || !(df > 0.0) {
+    // Written so that NaN fails the test too.
+    if !(p > 0.0 && p < 1.0 && df > 0.0) {
         return None;
     }
     if p < 0.5 {

@@ -142,7 +142,9 @@ pub fn memory(aggs: &[Agg], out: &Path) -> anyhow::Result<Outcome> {
     if with_mem.is_empty() {
         return Ok(Outcome::Skipped { family, reason: "no ok point has peak_rss_mb".into() });
     }
-    let mut panels: BTreeMap<(&str, &str), BTreeMap<(&str, &str), Vec<Pt>>> = BTreeMap::new();
+    // (device, workload) -> (strategy, runtime) -> points.
+    type Lines<'a> = BTreeMap<(&'a str, &'a str), Vec<Pt>>;
+    let mut panels: BTreeMap<(&str, &str), Lines> = BTreeMap::new();
     for a in &with_mem {
         let g = &a.group;
         let pt = Pt { x: a.peak_rss_mb.unwrap_or(0.0), y: a.steady.map_or(0.0, |s| s.mean), ci: None };
