@@ -74,6 +74,29 @@ impl Chart for Curves {
         DB::ErrorType: 'static,
     {
         for (panel, area) in self.panels.iter().zip(panels(root, &self.title, self.panels.len(), self.cols)?) {
+            // Within one decade a log axis gets one tick label or none: draw that panel linear.
+            let ys = panel.series.iter().flat_map(|s| s.points.iter().map(|p| p.y)).filter(|y| *y > 0.0);
+            let (lo, hi) = ys.fold((f64::MAX, 0.0f64), |(l, h), y| (l.min(y), h.max(y)));
+            let linear;
+            let this = if self.y_log && hi < 10.0 * lo {
+                linear = Curves { y_log: false, ..self.clone() };
+                &linear
+            } else {
+                self
+            };
+            this.one_panel(panel, &area)?;
+        }
+        Ok(())
+    }
+}
+
+impl Curves {
+    fn one_panel<DB: DrawingBackend>(&self, panel: &Panel, area: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let area = area.clone();
+        {
             let ((x0, x1), (y0, y1)) = self.bounds(panel);
             match (self.x_axis, self.y_log) {
                 (XAxis::Threads, true) => self.panel(panel, &area, (x0..x1).log_scale().base(2.0), (y0..y1).log_scale())?,
@@ -109,7 +132,8 @@ impl Curves {
         } else {
             let lo = 0.0f64.min(y0);
             let span = (y1 - lo).max(1e-9);
-            (if below { lo - pad_lo * span } else { lo }, y1 + pad_hi * span)
+            // Never below zero on a linear axis (no negative TPS ticks); the legend may overlap.
+            (lo, y1 + pad_hi.max(0.35) * span)
         };
         (x, y)
     }
