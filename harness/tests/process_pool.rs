@@ -34,7 +34,7 @@ const SMALL: &str = r#"[{"cpu":{"kernel":"arith","work_us":25}},{"io":{"fixed_ms
 fn run(p: Point) -> anyhow::Result<Outcome> {
     // The parent's own program is not used by the process strategy; compile a trivial one.
     let (program, _) = Program::compile(&[], &p.onnx)?;
-    let interp = Interpreter::new(&p.runtime);
+    let interp = Interpreter::new(&p.runtime).unwrap();
     process::run(Arc::new(Setup { point: p, program, interp }))
 }
 

@@ -3,6 +3,7 @@
 
 pub mod calibrate;
 pub mod kernels;
+pub mod locate;
 pub mod onnx;
 pub mod phase;
 pub mod rng;

@@ -22,6 +22,8 @@ use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, TensorRefMut};
 use ort::AsPointer;
 
+use crate::locate::{describe_roots, search_roots, upward};
+
 /// Shape of the model input, NCHW.
 pub const INPUT_SHAPE: [usize; 4] = [1, 3, 224, 224];
 /// Number of `f32` values of one input image (3 x 224 x 224).
@@ -138,37 +140,6 @@ pub fn find_dylib() -> Result<PathBuf, OnnxError> {
 /// directory upward from the running executable, then upward from the current directory.
 pub fn find_model() -> Result<PathBuf, OnnxError> {
     find_model_from(std::env::var_os(MODEL_ENV), &search_roots())
-}
-
-fn search_roots() -> Vec<PathBuf> {
-    let mut roots = Vec::new();
-    if let Some(dir) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf)) {
-        roots.push(dir);
-    }
-    if let Ok(dir) = std::env::current_dir() {
-        roots.push(dir);
-    }
-    roots
-}
-
-fn describe_roots(roots: &[PathBuf]) -> String {
-    if roots.is_empty() {
-        return "nowhere: neither the executable's directory nor the current directory is known".into();
-    }
-    roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(" and ")
-}
-
-/// Every directory upward from each root, each once, in search order.
-fn upward(roots: &[PathBuf]) -> Vec<&Path> {
-    let mut dirs: Vec<&Path> = Vec::new();
-    for root in roots {
-        for dir in root.ancestors() {
-            if !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
-        }
-    }
-    dirs
 }
 
 fn find_dylib_from(env: Option<OsString>, roots: &[PathBuf]) -> Result<PathBuf, OnnxError> {

@@ -34,6 +34,9 @@ pub struct Measurement {
     pub settling: Option<Settling>,
     #[serde(default)]
     pub timeline: Vec<TimelineRow>,
+    /// Real CPython runtimes: the interpreter that ran the point, e.g. "CPython 3.12.1".
+    #[serde(default)]
+    pub interpreter: Option<String>,
 }
 
 impl Measurement {
@@ -70,6 +73,7 @@ impl Measurement {
             calibration,
             settling: settling(&timeline),
             timeline,
+            interpreter: None,
         }
     }
 }

@@ -139,6 +139,15 @@ fn micros(d: Duration) -> u64 {
 }
 
 /// Quantile of a microsecond histogram, in milliseconds.
+/// A latency histogram of raw microsecond values (the real-CPython driver sends those).
+pub fn latency_histogram(values_us: &[u64]) -> Histogram<u32> {
+    let mut h = histogram();
+    for &v in values_us {
+        h.saturating_record(v.max(1));
+    }
+    h
+}
+
 pub fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
     (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
 }

@@ -68,6 +68,9 @@ pub struct Row {
     pub vetoes: Option<u32>,
     pub settle_s: Option<f64>,
     pub steady_tps: Option<f64>,
+    /// Real CPython runtimes: the interpreter that ran the point, e.g. "CPython 3.12.1".
+    #[serde(default)]
+    pub interpreter: Option<String>,
     /// The whole point: process start, calibration, threads, run.
     pub point_wall_s: f64,
     pub message: String,
@@ -127,6 +130,7 @@ impl Row {
             vetoes: st.map(|s| s.vetoes),
             settle_s: st.map(|s| s.settle_s),
             steady_tps: st.map(|s| s.steady_tps),
+            interpreter: m.and_then(|m| m.interpreter.clone()),
             point_wall_s: end.point_wall_s,
             // One physical line per row keeps resume's partial-line repair simple.
             message: end.message.replace(['\n', '\r'], "; "),

@@ -69,15 +69,39 @@ impl Store {
     }
 
     pub fn append(&mut self, row: &Row) -> anyhow::Result<()> {
-        let mut w = csv::WriterBuilder::new().has_headers(!self.header_written).from_writer(vec![]);
+        let mut w = csv::WriterBuilder::new().from_writer(vec![]);
         w.serialize(row)?;
         let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("encoding a row: {e}"))?;
-        self.file.write_all(&bytes)?;
+        let header_end = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
+        let bytes = if self.header_written {
+            // Resuming a folder written by another version with other columns would mix
+            // two layouts in one file.
+            let on_disk = first_line(&self.path)?;
+            let ours = String::from_utf8_lossy(&bytes[..header_end]);
+            if on_disk.trim_end() != ours.trim_end() {
+                bail!(
+                    "{} has the columns of another gilbench version; resume it with that \
+                     version, or run into a new --out folder",
+                    self.path.display()
+                );
+            }
+            &bytes[header_end..]
+        } else {
+            &bytes[..]
+        };
+        self.file.write_all(bytes)?;
         self.file.sync_data()?;
         self.header_written = true;
         self.done.insert(row.key());
         Ok(())
     }
+}
+
+fn first_line(path: &Path) -> anyhow::Result<String> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(File::open(path)?).read_line(&mut line)?;
+    Ok(line)
 }
 
 /// Writes an elastic pool's controller timeline to `timelines/<point key>.csv` in `dir`.

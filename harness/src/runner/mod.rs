@@ -49,6 +49,8 @@ pub fn selected(scenario: &Scenario, only: Option<&Filter>) -> Vec<Point> {
 pub fn run(scenario: &Scenario, opts: &Options) -> anyhow::Result<Report> {
     limits::clean_stale();
     let points = selected(scenario, opts.only.as_ref());
+    // A missing interpreter venv is a set-up step, better said now than in every row.
+    crate::runtime::cpython::preflight(&points)?;
     let mut store = if opts.resume { Store::open(&opts.out) } else { Store::create(&opts.out) }?;
     let manifest = Manifest::new(scenario, opts.limiter.enforcement().as_str(), points.len());
     match Manifest::read(&opts.out) {

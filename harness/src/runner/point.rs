@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::measure::Measurement;
-use crate::runtime::{Interpreter, Program};
-use crate::scenario::{Point, StrategySpec};
+use crate::runtime::{cpython, Interpreter, Program};
+use crate::scenario::{Point, RuntimeSpec, StrategySpec};
 use crate::strategy::{self, Setup};
 
 pub fn run_from_stdin() -> anyhow::Result<()> {
@@ -23,13 +23,16 @@ pub fn run_from_stdin() -> anyhow::Result<()> {
 /// Calibrates, runs the strategy, and measures the window from first arrival to last
 /// completion (thread start-up and calibration excluded).
 pub fn measure(point: Point) -> anyhow::Result<Measurement> {
+    if let RuntimeSpec::Cpython { interpreter } = &point.runtime {
+        return cpython::measure(&point, interpreter);
+    }
     // A process pool's workers compile their own copies; a parent copy would only add an
     // unused ONNX session to the tree's memory.
     let (program, calibration) = match point.strategy {
         StrategySpec::Process(_) => (Program::default(), Vec::new()),
         _ => Program::compile(&point.workload.phases, &point.onnx)?,
     };
-    let interp = Interpreter::new(&point.runtime);
+    let interp = Interpreter::new(&point.runtime)?;
     let setup = Arc::new(Setup { point, program, interp });
     let out = strategy::run(setup)?;
     let mut m = Measurement::new(

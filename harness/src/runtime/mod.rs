@@ -1,5 +1,6 @@
 //! The interpreter models: what a phase does to the interpreter lock.
 
+pub mod cpython;
 mod gil;
 mod task;
 
@@ -9,6 +10,11 @@ pub use task::{cpu_holding_lock, touched, Program, Step, TaskTimes};
 use std::time::Duration;
 
 use crate::scenario::RuntimeSpec;
+
+/// Asked for the emulation of a real interpreter.
+#[derive(Debug, thiserror::Error)]
+#[error("runtime cpython = {0:?} is a real interpreter: its points run in the Python driver")]
+pub struct RealInterpreter(pub String);
 
 /// One interpreter shared by the threads of a point.
 #[derive(Debug)]
@@ -20,12 +26,15 @@ pub enum Interpreter {
 }
 
 impl Interpreter {
-    pub fn new(spec: &RuntimeSpec) -> Self {
+    /// The emulated interpreter of a runtime; a real CPython has none here (its points run
+    /// in the Python driver, see [`cpython`]).
+    pub fn new(spec: &RuntimeSpec) -> Result<Self, RealInterpreter> {
         match spec {
-            RuntimeSpec::Gil { switch_interval_us } => {
-                Interpreter::Gil(Gil::new(Duration::from_micros(*switch_interval_us)))
-            }
-            RuntimeSpec::FreeThreaded => Interpreter::Free,
+            RuntimeSpec::Gil { switch_interval_us } => Ok(Interpreter::Gil(Gil::new(
+                Duration::from_micros(*switch_interval_us),
+            ))),
+            RuntimeSpec::FreeThreaded => Ok(Interpreter::Free),
+            RuntimeSpec::Cpython { interpreter } => Err(RealInterpreter(interpreter.clone())),
         }
     }
 

@@ -50,6 +50,9 @@ pub enum RuntimeSpec {
     Gil { switch_interval_us: u64 },
     /// No lock (free-threaded CPython).
     FreeThreaded,
+    /// A real CPython interpreter (a version such as "3.12" or a path), running the point in
+    /// the Python driver (runtime/cpython.rs).
+    Cpython { interpreter: String },
 }
 
 impl RuntimeSpec {

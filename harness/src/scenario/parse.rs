@@ -282,7 +282,7 @@ impl Loader {
                 ));
             }
             let loc = check_new(src, "runtime", &name, &self.runtimes)?;
-            let spec = runtime(src, &raw)?;
+            let spec = runtime(src, &name, &raw)?;
             self.runtimes.insert(name.into_inner(), (spec, loc));
         }
         for (name, raw) in workloads.0 {
@@ -401,8 +401,52 @@ fn check_new<T>(
     Ok(src.loc(name.span()))
 }
 
-fn runtime(src: &Source, raw: &RawRuntime) -> Result<RuntimeSpec, ScenarioError> {
-    match raw.kind {
+fn runtime(
+    src: &Source,
+    name: &Spanned<String>,
+    raw: &RawRuntime,
+) -> Result<RuntimeSpec, ScenarioError> {
+    let kind = match (&raw.kind, &raw.cpython) {
+        (Some(k), Some(_)) if *k.get_ref() != RuntimeKind::Cpython => {
+            return Err(src.at(
+                k.span(),
+                "`cpython = ...` names a real interpreter: drop `kind` or set kind = \"cpython\"",
+            ))
+        }
+        (Some(k), _) => *k.get_ref(),
+        (None, Some(_)) => RuntimeKind::Cpython,
+        (None, None) => {
+            return Err(src.at(
+                name.span(),
+                format!(
+                    "runtime {:?}: expected kind = \"gil\" or \"free-threaded\", or cpython = \"<version or path>\" (e.g. cpython = \"3.12\")",
+                    name.get_ref()
+                ),
+            ))
+        }
+    };
+    match kind {
+        RuntimeKind::Cpython => {
+            if let Some(s) = &raw.switch_interval_ms {
+                return Err(src.at(
+                    s.span(),
+                    "switch_interval_ms applies only to kind = \"gil\" (a real interpreter keeps its own)",
+                ));
+            }
+            match &raw.cpython {
+                Some(i) if !i.get_ref().trim().is_empty() => Ok(RuntimeSpec::Cpython {
+                    interpreter: i.get_ref().trim().to_string(),
+                }),
+                Some(i) => Err(src.at(
+                    i.span(),
+                    "expected an interpreter version (e.g. \"3.12\") or path, got an empty string",
+                )),
+                None => Err(src.at(
+                    name.span(),
+                    "kind = \"cpython\" needs cpython = \"<version or path>\", e.g. cpython = \"3.12\"",
+                )),
+            }
+        }
         RuntimeKind::FreeThreaded => match &raw.switch_interval_ms {
             Some(s) => Err(src.at(
                 s.span(),
@@ -622,6 +666,9 @@ switch_interval_ms = 1.0
 [runtimes.nogil]
 kind = "free-threaded"
 
+[runtimes.py312]
+cpython = "3.12"
+
 [workloads.micro]
 description = "a bit of everything"
 phases = [
@@ -706,7 +753,7 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
             }
         );
 
-        assert_eq!(sc.runtimes.len(), 4);
+        assert_eq!(sc.runtimes.len(), 5);
         assert_eq!(
             sc.runtimes["gil"],
             RuntimeSpec::Gil {
@@ -721,6 +768,12 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
             }
         );
         assert_eq!(sc.runtimes["nogil"], RuntimeSpec::FreeThreaded);
+        assert_eq!(
+            sc.runtimes["py312"],
+            RuntimeSpec::Cpython {
+                interpreter: "3.12".into()
+            }
+        );
 
         let micro = &sc.workloads["micro"];
         assert_eq!(micro.description.as_deref(), Some("a bit of everything"));
@@ -828,7 +881,7 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
         );
         assert_eq!(
             err("[runtimes.r]\nkind = \"gil\"\nswitch_ms = 1\n"),
-            "main.toml:3:1: unknown field `switch_ms`, expected `kind` or `switch_interval_ms`"
+            "main.toml:3:1: unknown field `switch_ms`, expected one of `kind`, `switch_interval_ms`, `cpython`"
         );
         assert_eq!(
             err("tasks = { seconds = 3 }\n"),
@@ -972,7 +1025,7 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
         );
         assert_eq!(
             err("[runtimes.r]\nswitch_interval_ms = 2\n"),
-            "main.toml:1:1: missing field `kind`"
+            "main.toml:1:11: runtime \"r\": expected kind = \"gil\" or \"free-threaded\", or cpython = \"<version or path>\" (e.g. cpython = \"3.12\")"
         );
         assert_eq!(
             err("seed = 3\n\n[sweep]\ndevices = [\"d\"]\n"),
@@ -1000,7 +1053,23 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
         );
         assert_eq!(
             err("[runtimes.r]\nkind = \"gill\"\n"),
-            "main.toml:2:8: unknown variant `gill`, expected `gil` or `free-threaded`"
+            "main.toml:2:8: unknown variant `gill`, expected one of `gil`, `free-threaded`, `cpython`"
+        );
+        assert_eq!(
+            err("[runtimes.r]\nswitch_interval_ms = 1\n"),
+            "main.toml:1:11: runtime \"r\": expected kind = \"gil\" or \"free-threaded\", or cpython = \"<version or path>\" (e.g. cpython = \"3.12\")"
+        );
+        assert_eq!(
+            err("[runtimes.r]\nkind = \"gil\"\ncpython = \"3.12\"\n"),
+            "main.toml:2:8: `cpython = ...` names a real interpreter: drop `kind` or set kind = \"cpython\""
+        );
+        assert_eq!(
+            err("[runtimes.r]\ncpython = \" \"\n"),
+            "main.toml:2:11: expected an interpreter version (e.g. \"3.12\") or path, got an empty string"
+        );
+        assert_eq!(
+            err("[runtimes.r]\nkind = \"cpython\"\n"),
+            "main.toml:1:11: kind = \"cpython\" needs cpython = \"<version or path>\", e.g. cpython = \"3.12\""
         );
         assert_eq!(
             err("[runtimes.gil]\nkind = \"gil\"\nswitch_interval_ms = 1\n"),

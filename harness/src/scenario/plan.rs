@@ -128,7 +128,8 @@ fn point_run_time(p: &Point) -> (Duration, bool) {
             if on_core > 0.0 && cores > 0.0 {
                 rate = rate.min(cores / on_core);
             }
-            if matches!(p.runtime, RuntimeSpec::Gil { .. }) && held > 0.0 {
+            // A real CPython has a GIL too (a free-threaded build would be faster than estimated).
+            if matches!(p.runtime, RuntimeSpec::Gil { .. } | RuntimeSpec::Cpython { .. }) && held > 0.0 {
                 rate = rate.min(1.0 / held);
             }
             if let Arrival::Poisson { rate_tps } | Arrival::Bursty { rate_tps, .. } = p.arrival {

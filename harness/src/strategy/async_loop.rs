@@ -345,7 +345,7 @@ mod tests {
 
     fn setup(point: Point) -> Arc<Setup> {
         let (program, _) = Program::compile(&point.workload.phases, &point.onnx).expect("compile");
-        let interp = Interpreter::new(&point.runtime);
+        let interp = Interpreter::new(&point.runtime).unwrap();
         Arc::new(Setup { point, program, interp })
     }
 

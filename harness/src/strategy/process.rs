@@ -95,7 +95,7 @@ pub fn worker_main() -> anyhow::Result<()> {
     input.read_line(&mut line).context("reading the point spec")?;
     let point: Point = serde_json::from_str(line.trim()).context("parsing the point spec")?;
     let (program, calibration) = Program::compile(&point.workload.phases, &point.onnx)?;
-    let interp = Interpreter::new(&point.runtime);
+    let interp = Interpreter::new(&point.runtime)?;
     let baseline = touched((interpreter_rss_mb(&point) * 1024.0 * 1024.0) as usize);
     let crash_at: Option<u64> = std::env::var(CRASH_AT_ENV).ok().and_then(|s| s.trim().parse().ok());
 

@@ -75,13 +75,16 @@ pub struct RawDevice {
 pub enum RuntimeKind {
     Gil,
     FreeThreaded,
+    Cpython,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRuntime {
-    pub kind: RuntimeKind,
+    pub kind: Option<Spanned<RuntimeKind>>,
     pub switch_interval_ms: Option<Spanned<PosF64>>,
+    /// A real interpreter: a version ("3.12") or a path; implies kind = "cpython".
+    pub cpython: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
