@@ -98,7 +98,7 @@ impl Row {
             device: point.device.name.clone(),
             runtime: point.runtime_name.clone(),
             workload: point.workload.name.clone(),
-            strategy: point.strategy.name().to_string(),
+            strategy: point.strategy.label(),
             threads: point.threads,
             rep: point.rep,
             status: end.status,

@@ -153,6 +153,45 @@ impl StrategySpec {
         }
     }
 
+    /// The name in keys and CSV rows: the strategy's name plus the parameters that differ
+    /// from its defaults, e.g. `adaptive-paper{beta_thresh=0.4}`, so that a sweep over a
+    /// parameter gives distinct points.
+    pub fn label(&self) -> String {
+        let default = match self {
+            StrategySpec::Fixed => return self.name().to_string(),
+            StrategySpec::Process(_) => StrategySpec::Process(ProcessParams::default()),
+            StrategySpec::Async(p) => StrategySpec::Async(AsyncParams {
+                offload_native: p.offload_native,
+            }),
+            StrategySpec::Elastic(c) => match ControllerSpec::default_for(c.name()) {
+                Some(d) => StrategySpec::Elastic(d),
+                None => return self.name().to_string(),
+            },
+        };
+        // Both serialise as a one-key map {name: {param: value}}.
+        let params = |s: &StrategySpec| -> serde_json::Map<String, serde_json::Value> {
+            match serde_json::to_value(s) {
+                Ok(serde_json::Value::Object(m)) => m
+                    .into_iter()
+                    .next()
+                    .and_then(|(_, v)| v.as_object().cloned())
+                    .unwrap_or_default(),
+                _ => Default::default(),
+            }
+        };
+        let (mine, base) = (params(self), params(&default));
+        let changed: Vec<String> = mine
+            .iter()
+            .filter(|(k, v)| base.get(*k) != Some(*v))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if changed.is_empty() {
+            self.name().to_string()
+        } else {
+            format!("{}{{{}}}", self.name(), changed.join(","))
+        }
+    }
+
     /// Whether the strategy picks its own thread count (one point per repetition).
     pub fn is_elastic(&self) -> bool {
         matches!(self, StrategySpec::Elastic(_))
@@ -279,7 +318,7 @@ impl Point {
             device: self.device.name.clone(),
             runtime: self.runtime_name.clone(),
             workload: self.workload.name.clone(),
-            strategy: self.strategy.name().to_string(),
+            strategy: self.strategy.label(),
             threads: self.threads,
             rep: self.rep,
         }
@@ -310,4 +349,30 @@ impl std::fmt::Display for PointKey {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub points: Vec<Point>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::PaperParams;
+
+    #[test]
+    fn labels_carry_the_parameters_that_differ_from_the_defaults() {
+        let paper = |beta_thresh, n_max| {
+            StrategySpec::Elastic(ControllerSpec::Paper(PaperParams {
+                beta_thresh,
+                n_max,
+                ..PaperParams::default()
+            }))
+        };
+        let d = PaperParams::default();
+        assert_eq!(paper(d.beta_thresh, d.n_max).label(), "adaptive-paper");
+        assert_eq!(paper(0.4, d.n_max).label(), "adaptive-paper{beta_thresh=0.4}");
+        assert_eq!(paper(0.4, 64).label(), "adaptive-paper{beta_thresh=0.4,n_max=64}");
+        assert_eq!(StrategySpec::Fixed.label(), "fixed");
+        let offload = StrategySpec::Async(AsyncParams { offload_native: true });
+        assert_eq!(offload.label(), "async-offload");
+        let rss = StrategySpec::Process(ProcessParams { interpreter_rss_mb: 20.0 });
+        assert_eq!(rss.label(), "process{interpreter_rss_mb=20.0}");
+    }
 }
