@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use gilbench::limits::{Enforcement, Limiter};
 use gilbench::report;
 use gilbench::results::read_rows;
-use gilbench::runner::{self, Filter, POINT_SUBCOMMAND};
+use gilbench::runner::{self, Filter, Shard, POINT_SUBCOMMAND};
 use gilbench::scenario::{self, estimate, Plan};
 
 #[derive(Parser)]
@@ -42,6 +42,10 @@ enum Command {
         /// Run only matching points, e.g. 'workload=micro,threads=1..64,device=*-1c'
         #[arg(long, value_name = "EXPR")]
         only: Option<Filter>,
+        /// Run every n-th point only, starting at the i-th (1-based), e.g. 2/4 on the second of
+        /// four machines; `gilbench merge` joins the folders afterwards
+        #[arg(long, value_name = "i/n")]
+        shard: Option<Shard>,
         /// How device limits are enforced: auto, cgroup-v2, cgroup-v1, affinity
         #[arg(long, default_value = "auto")]
         enforcement: String,
@@ -54,9 +58,21 @@ enum Command {
         file: PathBuf,
         #[arg(long, value_name = "EXPR")]
         only: Option<Filter>,
+        #[arg(long, value_name = "i/n")]
+        shard: Option<Shard>,
         /// Print every point, not only the totals
         #[arg(long)]
         points: bool,
+    },
+    /// Merge result folders of one scenario (shards, several machines) into a new folder:
+    /// every point once, timelines copied, duplicates reported.
+    Merge {
+        /// The new results folder
+        #[arg(long)]
+        out: PathBuf,
+        /// The folders to merge
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
     },
     /// Print the summary table (best N and TPS per group) of a results folder.
     Summary { dir: PathBuf },
@@ -113,9 +129,9 @@ fn real_main() -> anyhow::Result<ExitCode> {
             gilbench::strategy::process::worker_main()?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::List { file, only, points } => {
+        Command::List { file, only, shard, points } => {
             let sc = scenario::load(&file)?;
-            let selected = runner::selected(&sc, only.as_ref());
+            let selected = runner::selected(&sc, only.as_ref(), shard);
             if points {
                 for p in &selected {
                     println!("{}", p.key());
@@ -155,7 +171,15 @@ fn real_main() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { file, out, resume, only, enforcement, report: write_report } => {
+        Command::Merge { out, dirs } => {
+            let m = runner::merge(&out, &dirs)?;
+            for (key, kept) in &m.duplicates {
+                eprintln!("gilbench: {key} is in more than one folder; kept the row from {}", kept.display());
+            }
+            println!("merged {} points from {} folders into {}", m.rows, dirs.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { file, out, resume, only, shard, enforcement, report: write_report } => {
             let sc = scenario::load(&file)?;
             let limiter = match enforcement.as_str() {
                 "auto" => Limiter::detect(),
@@ -182,7 +206,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 (Some(dir), None) => (dir, false),
                 (None, None) => (runner::default_out(&PathBuf::from("results"), &sc), false),
             };
-            let opts = runner::Options { out: dir.clone(), resume: resuming, only, limiter, interrupted };
+            let opts = runner::Options { out: dir.clone(), resume: resuming, only, shard, limiter, interrupted };
             let rep = runner::run(&sc, &opts)?;
             let rows = read_rows(&dir.join(gilbench::results::POINTS_CSV))?;
             println!("{}", report::table(&report::summarise(&rows)));

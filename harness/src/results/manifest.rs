@@ -24,6 +24,9 @@ pub struct Manifest {
     pub points_planned: usize,
     /// Every file the scenario read, with its text.
     pub scenario_files: Vec<SourceFile>,
+    /// `gilbench merge`: the folders this one was merged from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +69,7 @@ impl Manifest {
                 .iter()
                 .map(|(p, t)| SourceFile { path: p.display().to_string(), text: t.clone() })
                 .collect(),
+            merged_from: Vec::new(),
         }
     }
 

@@ -6,4 +6,4 @@ mod store;
 
 pub use manifest::{utc_now, Manifest};
 pub use row::{Ending, Row, Status};
-pub use store::{columns, read_rows, write_timeline, Store, POINTS_CSV};
+pub use store::{columns, read_rows, timeline_path, write_timeline, Store, POINTS_CSV};

@@ -104,15 +104,21 @@ fn first_line(path: &Path) -> anyhow::Result<String> {
     Ok(line)
 }
 
+/// Where a point's timeline lives, relative to its results folder.
+pub fn timeline_path(key: &PointKey) -> PathBuf {
+    Path::new("timelines").join(format!("{}.csv", key.to_string().replace('/', "_")))
+}
+
 /// Writes an elastic pool's controller timeline to `timelines/<point key>.csv` in `dir`.
 pub fn write_timeline(
     dir: &Path,
     key: &PointKey,
     rows: &[crate::measure::TimelineRow],
 ) -> anyhow::Result<PathBuf> {
-    let folder = dir.join("timelines");
-    std::fs::create_dir_all(&folder)?;
-    let path = folder.join(format!("{}.csv", key.to_string().replace('/', "_")));
+    let path = dir.join(timeline_path(key));
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
     let mut w = csv::Writer::from_path(&path).with_context(|| format!("writing {}", path.display()))?;
     for r in rows {
         w.serialize(r)?;

@@ -2,10 +2,14 @@
 //! row as each finishes, resumable, interruptible with Ctrl-C.
 
 mod filter;
+mod merge;
 pub mod point;
+mod shard;
 mod supervise;
 
 pub use filter::Filter;
+pub use merge::merge;
+pub use shard::Shard;
 pub use supervise::POINT_SUBCOMMAND;
 
 use std::io::IsTerminal;
@@ -26,6 +30,7 @@ pub struct Options {
     /// Append to `out`, running only the points it lacks.
     pub resume: bool,
     pub only: Option<Filter>,
+    pub shard: Option<Shard>,
     pub limiter: Limiter,
     /// Set from a Ctrl-C handler.
     pub interrupted: Arc<AtomicBool>,
@@ -40,15 +45,21 @@ pub struct Report {
     pub interrupted: bool,
 }
 
-/// The points of a scenario that `only` keeps, in plan order.
-pub fn selected(scenario: &Scenario, only: Option<&Filter>) -> Vec<Point> {
+/// The points of a scenario that `only` keeps and that belong to `shard`, in plan order.
+pub fn selected(scenario: &Scenario, only: Option<&Filter>, shard: Option<Shard>) -> Vec<Point> {
     let plan = scenario.plan();
-    plan.points.into_iter().filter(|p| only.is_none_or(|f| f.matches(&p.key()))).collect()
+    plan.points
+        .into_iter()
+        .filter(|p| only.is_none_or(|f| f.matches(&p.key())))
+        .enumerate()
+        .filter(|(i, _)| shard.is_none_or(|s| s.has(*i)))
+        .map(|(_, p)| p)
+        .collect()
 }
 
 pub fn run(scenario: &Scenario, opts: &Options) -> anyhow::Result<Report> {
     limits::clean_stale();
-    let points = selected(scenario, opts.only.as_ref());
+    let points = selected(scenario, opts.only.as_ref(), opts.shard);
     // A missing interpreter venv is a set-up step, better said now than in every row.
     crate::runtime::cpython::preflight(&points)?;
     let mut store = if opts.resume { Store::open(&opts.out) } else { Store::create(&opts.out) }?;
