@@ -27,7 +27,8 @@ pub struct Scenario {
     pub devices: BTreeMap<String, Device>,
     pub runtimes: BTreeMap<String, RuntimeSpec>,
     pub workloads: BTreeMap<String, Workload>,
-    pub sweep: Sweep,
+    /// One grid, or several (`[[sweep]]`); a point in two grids runs once.
+    pub sweeps: Vec<Sweep>,
 }
 
 /// An edge device, emulated by limits on the point's process tree.
@@ -284,6 +285,8 @@ impl<'de> Deserialize<'de> for StrategySpec {
 /// The cross product to run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sweep {
+    pub name: Option<String>,
+    pub repetitions: Option<u32>,
     pub devices: Vec<String>,
     pub runtimes: Vec<String>,
     pub workloads: Vec<String>,

@@ -90,13 +90,19 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
             .unwrap_or_else(|| "scenario".to_string()),
     };
 
-    let Some(raw_sweep) = main.sweep else {
-        return Err(src.at(
-            0..0,
-            "missing table [sweep] (it says what to run: devices, runtimes, workloads and threads)",
-        ));
+    let raw_sweeps = match main.sweep {
+        Some(s) if !s.0.is_empty() => s.0,
+        _ => {
+            return Err(src.at(
+                0..0,
+                "missing table [sweep] (it says what to run: devices, runtimes, workloads and threads)",
+            ))
+        }
     };
-    let sweep = loader.sweep(&src, raw_sweep)?;
+    let sweeps = raw_sweeps
+        .into_iter()
+        .map(|raw| loader.sweep(&src, raw))
+        .collect::<Result<Vec<_>, _>>()?;
     let onnx = onnx_config(&src, main.onnx)?;
 
     let Loader {
@@ -124,7 +130,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         devices: devices.into_iter().map(|(k, (v, _))| (k, v)).collect(),
         runtimes,
         workloads: workloads.into_iter().map(|(k, (v, _))| (k, v)).collect(),
-        sweep,
+        sweeps,
     })
 }
 
@@ -350,10 +356,10 @@ impl Loader {
                 }
                 let mut out: Vec<StrategySpec> = Vec::new();
                 for s in list.get_ref() {
-                    if out.iter().any(|o| o.name() == s.get_ref().name()) {
+                    if out.iter().any(|o| o.label() == s.get_ref().label()) {
                         return Err(src.at(
                             s.span(),
-                            format!("sweep.strategies: {:?} is listed twice", s.get_ref().name()),
+                            format!("sweep.strategies: {:?} is listed twice", s.get_ref().label()),
                         ));
                     }
                     out.push(s.get_ref().clone());
@@ -364,6 +370,8 @@ impl Loader {
 
         let threads = threads(src, raw.threads)?;
         Ok(Sweep {
+            name: raw.name.map(|n| n.into_inner()),
+            repetitions: raw.repetitions.map(|r| r.0),
             devices,
             runtimes,
             workloads,
@@ -796,12 +804,12 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
         assert_eq!(paper.arrival, None);
         assert_eq!(paper.description, None);
 
-        assert_eq!(sc.sweep.devices, ["edge-1c", "edge-2c"]);
-        assert_eq!(sc.sweep.runtimes, ["gil", "free-threaded", "gil-1ms"]);
-        assert_eq!(sc.sweep.workloads, ["micro", "paper"]);
-        assert_eq!(sc.sweep.strategies, [StrategySpec::Fixed]);
+        assert_eq!(sc.sweeps[0].devices, ["edge-1c", "edge-2c"]);
+        assert_eq!(sc.sweeps[0].runtimes, ["gil", "free-threaded", "gil-1ms"]);
+        assert_eq!(sc.sweeps[0].workloads, ["micro", "paper"]);
+        assert_eq!(sc.sweeps[0].strategies, [StrategySpec::Fixed]);
         assert_eq!(
-            sc.sweep.threads,
+            sc.sweeps[0].threads,
             [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]
         );
     }
@@ -820,8 +828,8 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
         assert_eq!(sc.time_limit, Duration::from_secs(120));
         assert_eq!(sc.tasks, TaskBudget::Count(1000));
         assert_eq!(sc.arrival, Arrival::Batch);
-        assert_eq!(sc.sweep.strategies, [StrategySpec::Fixed]);
-        assert_eq!(sc.sweep.threads, [32, 1, 4]);
+        assert_eq!(sc.sweeps[0].strategies, [StrategySpec::Fixed]);
+        assert_eq!(sc.sweeps[0].threads, [32, 1, 4]);
         assert_eq!(sc.runtimes.len(), 2);
         assert_eq!(sc.sources.len(), 1);
 
@@ -839,7 +847,7 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
             "m.toml",
             &SWEEP.replace("threads = [1]", "threads = { pow2 = [64, 64] }"),
         );
-        assert_eq!(load(&main).map(|s| s.sweep.threads).ok(), Some(vec![64]));
+        assert_eq!(load(&main).map(|s| s.sweeps[0].threads.clone()).ok(), Some(vec![64]));
     }
 
     #[test]
@@ -1408,13 +1416,13 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
             ),
         );
         let sc = load(&main).unwrap();
-        let names: Vec<&str> = sc.sweep.strategies.iter().map(StrategySpec::name).collect();
+        let names: Vec<&str> = sc.sweeps[0].strategies.iter().map(StrategySpec::name).collect();
         assert_eq!(
             names,
             ["fixed", "process", "async", "async-offload", "queue-scaler", "adaptive-paper", "adaptive-betapool", "adaptive"]
         );
         // Points carry them to the point process as JSON: the round trip keeps parameters.
-        for s in &sc.sweep.strategies {
+        for s in &sc.sweeps[0].strategies {
             let json = serde_json::to_string(s).unwrap();
             assert_eq!(&serde_json::from_str::<StrategySpec>(&json).unwrap(), s, "{json}");
         }

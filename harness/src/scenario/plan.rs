@@ -1,9 +1,10 @@
 //! Scenario -> Plan (the cross product, in run order) and a rough estimate of its duration.
+use std::collections::HashSet;
 use std::time::Duration;
 
 use workloads::Phase;
 
-use super::model::{Arrival, Plan, Point, PointKey, RuntimeSpec, Scenario, TaskBudget};
+use super::model::{Arrival, Plan, Point, PointKey, RuntimeSpec, Scenario, Sweep, TaskBudget};
 
 /// Fixed cost of one point besides its tasks: process start, calibration, thread spawn.
 const POINT_OVERHEAD: Duration = Duration::from_millis(300);
@@ -18,11 +19,19 @@ pub struct Estimate {
 }
 
 impl Scenario {
-    /// Expands the sweep: device (outer), runtime, workload, strategy, threads, repetition
-    /// (inner). Names the sweep does not resolve are skipped (`load` rejects them).
+    /// Expands each sweep in turn: device (outer), runtime, workload, strategy, threads,
+    /// repetition (inner). A point already in an earlier sweep is not repeated. Names a sweep
+    /// does not resolve are skipped (`load` rejects them).
     pub fn plan(&self) -> Plan {
         let mut points = Vec::new();
-        let sw = &self.sweep;
+        let mut seen = HashSet::new();
+        for sw in &self.sweeps {
+            self.expand(sw, &mut points, &mut seen);
+        }
+        Plan { points }
+    }
+
+    fn expand(&self, sw: &Sweep, points: &mut Vec<Point>, seen: &mut HashSet<String>) {
         for device in sw.devices.iter().filter_map(|d| self.devices.get(d)) {
             for (runtime_name, runtime) in sw
                 .runtimes
@@ -34,7 +43,7 @@ impl Scenario {
                         // An elastic pool picks its own size: one point, threads = 0.
                         let sizes = if strategy.is_elastic() { &[0][..] } else { &sw.threads[..] };
                         for &threads in sizes {
-                            for rep in 0..self.repetitions {
+                            for rep in 0..sw.repetitions.unwrap_or(self.repetitions) {
                                 let mut point = Point {
                                     scenario: self.name.clone(),
                                     device: device.clone(),
@@ -50,15 +59,17 @@ impl Scenario {
                                     seed: 0,
                                     time_limit: self.time_limit,
                                 };
-                                point.seed = point_seed(self.seed, &point.key());
-                                points.push(point);
+                                let key = point.key();
+                                point.seed = point_seed(self.seed, &key);
+                                if seen.insert(key.to_string()) {
+                                    points.push(point);
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        Plan { points }
     }
 }
 
@@ -195,6 +206,48 @@ threads = { pow2 = [1, 4] }
 
     fn keys(plan: &Plan) -> Vec<String> {
         plan.points.iter().map(|p| p.key().to_string()).collect()
+    }
+
+    #[test]
+    fn several_sweeps_each_with_its_repetitions_and_no_point_twice() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("multi.toml");
+        let grids = r#"
+[[sweep]]
+name = "cliff"
+devices = ["edge-1c"]
+runtimes = ["gil"]
+workloads = ["a"]
+threads = [1, 4]
+
+[[sweep]]
+name = "threshold"
+repetitions = 1
+devices = ["edge-1c"]
+runtimes = ["gil"]
+workloads = ["a"]
+strategies = ["fixed", { adaptive-paper = { beta_thresh = 0.2 } }, { adaptive-paper = { beta_thresh = 0.7 } }]
+threads = [4, 8]
+"#;
+        let text = TEXT.split("[sweep]").next().unwrap().to_string() + grids;
+        std::fs::write(&path, text).expect("write");
+        let sc = super::super::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sc.sweeps.len(), 2);
+        assert_eq!(sc.sweeps[1].name.as_deref(), Some("threshold"));
+        let k = keys(&sc.plan());
+        assert_eq!(
+            k,
+            [
+                "edge-1c/gil/a/fixed/1/0",
+                "edge-1c/gil/a/fixed/1/1",
+                "edge-1c/gil/a/fixed/4/0",
+                "edge-1c/gil/a/fixed/4/1",
+                // fixed/4/0 is already in the first grid; one repetition here.
+                "edge-1c/gil/a/fixed/8/0",
+                "edge-1c/gil/a/adaptive-paper{beta_thresh=0.2}/0/0",
+                "edge-1c/gil/a/adaptive-paper{beta_thresh=0.7}/0/0",
+            ]
+        );
     }
 
     #[test]

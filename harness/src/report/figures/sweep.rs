@@ -205,7 +205,7 @@ pub fn sensitivity(aggs: &[Agg], out: &Path) -> anyhow::Result<Outcome> {
     if panels.is_empty() {
         return Ok(Outcome::Skipped {
             family,
-            reason: "no strategy name carries two or more beta_thresh values (points.csv names elastic pools by controller, e.g. `adaptive-paper`; a sweep needs names such as `adaptive-paper{beta_thresh=0.4}`)".into(),
+            reason: "the scenario does not sweep beta_thresh (strategies such as { adaptive-paper = { beta_thresh = 0.4 } } give rows named adaptive-paper{beta_thresh=0.4})".into(),
         });
     }
     let chart = Curves {

@@ -36,7 +36,7 @@ pub struct MainFile {
     pub runtimes: Named<RawRuntime>,
     #[serde(default)]
     pub workloads: Named<RawWorkload>,
-    pub sweep: Option<RawSweep>,
+    pub sweep: Option<RawSweeps>,
 }
 
 /// `[onnx]`: the model the `mobilenetv2` kernel runs.
@@ -185,9 +185,40 @@ impl<'de> Deserialize<'de> for RawArrival {
 /// A list of names, as `sweep.devices` etc.
 pub type NameList = Spanned<Vec<Spanned<String>>>;
 
+/// `[sweep]` (one grid) or `[[sweep]]` (several, e.g. one per table of a paper).
+#[derive(Debug)]
+pub struct RawSweeps(pub Vec<RawSweep>);
+
+impl<'de> Deserialize<'de> for RawSweeps {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawSweeps;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table [sweep], or an array of tables [[sweep]]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawSweeps, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element()? {
+                    out.push(s);
+                }
+                Ok(RawSweeps(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawSweeps, A::Error> {
+                Ok(RawSweeps(vec![RawSweep::deserialize(de::value::MapAccessDeserializer::new(map))?]))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSweep {
+    /// What this grid is for, e.g. "cliff" (several [[sweep]] in one file).
+    pub name: Option<Spanned<String>>,
+    /// Overrides the scenario's repetitions for this grid.
+    pub repetitions: Option<PosU32>,
     pub devices: NameList,
     pub runtimes: NameList,
     pub workloads: NameList,
