@@ -46,6 +46,10 @@ enum Command {
         /// four machines; `gilbench merge` joins the folders afterwards
         #[arg(long, value_name = "i/n")]
         shard: Option<Shard>,
+        /// Run this many repetitions of every point, whatever the scenario says (a later
+        /// --resume with more adds the missing ones)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        repetitions: Option<u32>,
         /// How device limits are enforced: auto, cgroup-v2, cgroup-v1, affinity
         #[arg(long, default_value = "auto")]
         enforcement: String,
@@ -60,6 +64,8 @@ enum Command {
         only: Option<Filter>,
         #[arg(long, value_name = "i/n")]
         shard: Option<Shard>,
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        repetitions: Option<u32>,
         /// Print every point, not only the totals
         #[arg(long)]
         points: bool,
@@ -129,8 +135,9 @@ fn real_main() -> anyhow::Result<ExitCode> {
             gilbench::strategy::process::worker_main()?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::List { file, only, shard, points } => {
-            let sc = scenario::load(&file)?;
+        Command::List { file, only, shard, repetitions, points } => {
+            let mut sc = scenario::load(&file)?;
+            sc.override_repetitions(repetitions);
             let selected = runner::selected(&sc, only.as_ref(), shard);
             if points {
                 for p in &selected {
@@ -179,8 +186,9 @@ fn real_main() -> anyhow::Result<ExitCode> {
             println!("merged {} points from {} folders into {}", m.rows, dirs.len(), out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { file, out, resume, only, shard, enforcement, report: write_report } => {
-            let sc = scenario::load(&file)?;
+        Command::Run { file, out, resume, only, shard, repetitions, enforcement, report: write_report } => {
+            let mut sc = scenario::load(&file)?;
+            sc.override_repetitions(repetitions);
             let limiter = match enforcement.as_str() {
                 "auto" => Limiter::detect(),
                 other => {

@@ -31,6 +31,16 @@ impl Scenario {
         Plan { points }
     }
 
+    /// `--repetitions N`: N repetitions everywhere, over the scenario's and its grids'.
+    pub fn override_repetitions(&mut self, n: Option<u32>) {
+        if let Some(n) = n {
+            self.repetitions = n;
+            for sw in &mut self.sweeps {
+                sw.repetitions = None;
+            }
+        }
+    }
+
     fn expand(&self, sw: &Sweep, points: &mut Vec<Point>, seen: &mut HashSet<String>) {
         for device in sw.devices.iter().filter_map(|d| self.devices.get(d)) {
             for (runtime_name, runtime) in sw
