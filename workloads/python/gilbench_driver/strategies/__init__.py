@@ -1,0 +1,1 @@
+"""How tasks meet threads in real CPython: one module per strategy, each `run(point) -> dict`."""
