@@ -5,7 +5,7 @@
 
 use anyhow::{anyhow, bail};
 
-use crate::scenario::PointKey;
+use crate::scenario::{glob, PointKey};
 
 #[derive(Debug, Clone)]
 pub struct Filter {
@@ -84,16 +84,6 @@ fn in_range(s: &str, v: u32) -> bool {
 }
 
 /// `*` matches any run of characters.
-fn glob(pattern: &str, s: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == s,
-        Some((head, rest)) => {
-            let Some(tail) = s.strip_prefix(head) else { return false };
-            (0..=tail.len()).filter(|&i| tail.is_char_boundary(i)).any(|i| glob(rest, &tail[i..]))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use self::raw::{
     IncludedFile, MainFile, NameList, Named, RawArrival, RawDevice, RawOnnx, RawRuntime, RawSweep, RawTasks,
     RawThreads, RawWorkload, RuntimeKind,
 };
+use super::glob::glob;
 use super::model::{
     Arrival, Device, OnnxConfig, RuntimeSpec, Scenario, StrategySpec, Sweep, TaskBudget, Workload,
 };
@@ -26,17 +27,61 @@ const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(120);
 const DEFAULT_TASKS: TaskBudget = TaskBudget::Count(1000);
 const DEFAULT_ARRIVAL: Arrival = Arrival::Batch;
 
-/// Runtimes every scenario has without defining them.
-pub(super) fn builtin_runtimes() -> [(&'static str, RuntimeSpec); 2] {
-    [
+/// Runtimes every scenario has without defining them (the emulated ones).
+pub(super) fn builtin_runtimes() -> Vec<(String, RuntimeSpec)> {
+    vec![
         (
-            "gil",
+            "gil".to_string(),
             RuntimeSpec::Gil {
                 switch_interval_us: RuntimeSpec::DEFAULT_SWITCH_INTERVAL_US,
             },
         ),
-        ("free-threaded", RuntimeSpec::FreeThreaded),
+        ("free-threaded".to_string(), RuntimeSpec::FreeThreaded),
     ]
+}
+
+/// Runtimes a sweep may name without defining them: `cpython-X.Y` (`cpython-X.Yt` for a
+/// free-threaded build) for every CPython 3 that pyenv has on this machine, so that
+/// `runtimes = ["cpython-*"]` means "every interpreter here".
+fn pyenv_runtimes() -> Vec<(String, RuntimeSpec)> {
+    pyenv_versions()
+        .into_iter()
+        .map(|v| (format!("cpython-{v}"), RuntimeSpec::Cpython { interpreter: v }))
+        .collect()
+}
+
+/// "X.Y" (or "X.Yt") for each CPython 3 under pyenv's versions folder ($PYENV_ROOT, else
+/// ~/.pyenv), sorted by version, each once.
+fn pyenv_versions() -> Vec<String> {
+    let root = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")));
+    let Some(dir) = root.map(|r| r.join("versions")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(u32, u32, bool)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let (num, t) = match name.strip_suffix('t') {
+                Some(n) => (n.to_string(), true),
+                None => (name, false),
+            };
+            let mut parts = num.split('.');
+            let major: u32 = parts.next()?.parse().ok()?;
+            let minor: u32 = parts.next()?.parse().ok()?;
+            parts.next()?.parse::<u32>().ok()?;
+            (major == 3).then_some((major, minor, t))
+        })
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+        .into_iter()
+        .map(|(a, b, t)| format!("{a}.{b}{}", if t { "t" } else { "" }))
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,10 +157,12 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         workloads,
         ..
     } = loader;
+    // pyenv's interpreters only where a sweep names them.
+    let used = |n: &String| sweeps.iter().any(|s| s.runtimes.contains(n));
     let runtimes = builtin_runtimes()
         .into_iter()
-        .map(|(n, spec)| (n.to_string(), spec))
         .chain(runtimes.into_iter().map(|(k, (v, _))| (k, v)))
+        .chain(pyenv_runtimes().into_iter().filter(|(n, _)| used(n)))
         .collect();
     Ok(Scenario {
         name,
@@ -316,19 +363,22 @@ impl Loader {
     }
 
     fn sweep(&self, src: &Source, raw: RawSweep) -> Result<Sweep, ScenarioError> {
-        let runtime_names: Vec<&str> = builtin_runtimes()
+        let builtin = builtin_runtimes();
+        let runtime_names: Vec<&str> = builtin
             .iter()
-            .map(|(n, _)| *n)
+            .map(|(n, _)| n.as_str())
             .chain(self.runtimes.keys().map(String::as_str))
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        let pyenv = pyenv_runtimes();
         let devices = names(
             src,
             "devices",
             "device",
             &raw.devices,
             self.devices.keys().map(String::as_str),
+            std::iter::empty(),
         )?;
         let runtimes = names(
             src,
@@ -336,6 +386,7 @@ impl Loader {
             "runtime",
             &raw.runtimes,
             runtime_names.into_iter(),
+            pyenv.iter().map(|(n, _)| n.as_str()),
         )?;
         let workloads = names(
             src,
@@ -343,6 +394,7 @@ impl Loader {
             "workload",
             &raw.workloads,
             self.workloads.keys().map(String::as_str),
+            std::iter::empty(),
         )?;
 
         let strategies = match raw.strategies {
@@ -527,15 +579,19 @@ fn onnx_config(src: &Source, raw: Option<RawOnnx>) -> Result<OnnxConfig, Scenari
     })
 }
 
-/// Resolves a list of references from `[sweep]`: non-empty, each defined, none twice.
+/// Resolves a list of references from `[sweep]`: non-empty, each defined, none twice; a
+/// name with `*` stands for every defined name it matches (at least one).
 fn names<'a>(
     src: &Source,
     key: &str,
     what: &str,
     list: &NameList,
     defined: impl Iterator<Item = &'a str>,
+    // Names that need no definition but are not worth listing in errors (pyenv's).
+    implicit: impl Iterator<Item = &'a str>,
 ) -> Result<Vec<String>, ScenarioError> {
-    let defined: Vec<&str> = defined.collect();
+    let shown: Vec<&str> = defined.collect();
+    let defined: Vec<&str> = shown.iter().copied().chain(implicit).collect();
     if list.get_ref().is_empty() {
         return Err(src.at(
             list.span(),
@@ -545,11 +601,26 @@ fn names<'a>(
     let mut out: Vec<String> = Vec::new();
     for item in list.get_ref() {
         let n = item.get_ref();
+        if n.contains('*') {
+            let matching: Vec<&str> = defined.iter().copied().filter(|d| glob(n, d)).collect();
+            if matching.is_empty() {
+                return Err(src.at(
+                    item.span(),
+                    format!("sweep.{key}: no {what} matches {n:?} (defined: {})", shown.join(", ")),
+                ));
+            }
+            for m in matching {
+                if !out.iter().any(|o| o == m) {
+                    out.push(m.to_string());
+                }
+            }
+            continue;
+        }
         if !defined.contains(&n.as_str()) {
-            let known = if defined.is_empty() {
+            let known = if shown.is_empty() {
                 "none".to_string()
             } else {
-                defined.join(", ")
+                shown.join(", ")
             };
             return Err(src.at(
                 item.span(),
