@@ -201,7 +201,7 @@ fn ended(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(c), _) => format!("exited with status {c}"),
-        (None, Some(9)) => "was killed (SIGKILL: the OOM killer or the time limit)".into(),
+        (None, Some(9)) => "was killed by SIGKILL (the OOM killer, the time limit or another process)".into(),
         (None, Some(s)) => format!("was killed by signal {s}"),
         _ => "ended".into(),
     }
@@ -232,7 +232,7 @@ mod tests {
         let killed = ExitStatus::from_raw(9);
         let e = parse_answer("", "Traceback\nMemoryError\n", killed, "3.12").unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("was killed (SIGKILL"), "{msg}");
+        assert!(msg.contains("was killed by SIGKILL"), "{msg}");
         assert!(msg.contains("MemoryError"), "{msg}");
         let e = parse_answer(
             r#"{"ok": false, "error": "unknown kernel 'fft'"}"#,

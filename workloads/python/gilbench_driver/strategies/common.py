@@ -2,6 +2,8 @@
 the per-task wrapper, and the output record (harness/src/strategy/feed.rs semantics)."""
 
 import itertools
+import os
+import signal
 import threading
 import time
 
@@ -56,6 +58,10 @@ class Latch:
                 raise PointFailed(self.failure)
 
 
+# GILBENCH_DRIVER_CRASH_AT=<task index>: kill the whole driver there (tests only).
+_CRASH_AT = int(os.environ.get("GILBENCH_DRIVER_CRASH_AT", "-1") or -1)
+
+
 class Point:
     """A point being run: the spec, its compiled plan, the window and the running totals."""
 
@@ -86,6 +92,9 @@ class Point:
 
     def run_one(self, index, queued_at):
         """One task on the calling thread, measured (threads of a pool)."""
+        if index == _CRASH_AT:
+            # Test hook: the driver dies mid-point, as a segfaulting extension would.
+            os.kill(os.getpid(), signal.SIGKILL)
         clk = TaskClock()
         phases.run_task(self.steps, self.spec.seed, index)
         end, wall, cpu, rq = clk.stop()

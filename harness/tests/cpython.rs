@@ -1,0 +1,180 @@
+//! The real-CPython runtime: the Python driver's protocol, a driver that dies mid-point, a
+//! missing interpreter, and the Python ports of the controllers against the Rust ones.
+//! Uses the real CPython 3.11 venv that `scripts/setup-cpython 3.11` makes (scripts/test runs
+//! it); without it these tests fail and say so.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gilbench::controller::{ControllerSpec, Sample, Step};
+
+const INTERPRETER: &str = "3.11";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn python() -> PathBuf {
+    let p = repo().join(".venv-cpython").join(INTERPRETER).join("bin/python");
+    assert!(p.exists(), "{} is missing: run scripts/setup-cpython {INTERPRETER}", p.display());
+    p
+}
+
+fn driver(args: &[&str], stdin: &str) -> (Option<i32>, String, Duration) {
+    let t0 = Instant::now();
+    let mut child = Command::new(python())
+        .arg(repo().join("workloads/python/driver.py"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the driver");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), t0.elapsed())
+}
+
+#[test]
+fn a_malformed_spec_is_an_error_not_a_hang() {
+    for spec in ["{\"threads\": 4", "[]", "{}", "not json at all"] {
+        let (code, out, took) = driver(&["run"], spec);
+        assert_eq!(code, Some(2), "{spec:?}: {out}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{spec:?}: {e}: {out}"));
+        assert_eq!(v["ok"], false, "{out}");
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{out}");
+        assert!(took < Duration::from_secs(10), "{spec:?} took {took:?}");
+    }
+}
+
+fn gilbench(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gilbench"));
+    cmd.args(args).current_dir(repo());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run gilbench")
+}
+
+fn scenario(dir: &Path, interpreter: &str) -> PathBuf {
+    let path = dir.join("cpy.toml");
+    let text = format!(
+        r#"name = "cpy"
+tasks = {{ count = 400 }}
+[devices.one]
+cpus = 1
+[runtimes.py]
+cpython = "{interpreter}"
+[workloads.micro]
+phases = [{{ cpu = {{ kernel = "arith", work_us = 25 }} }}, {{ io = {{ fixed_ms = 0.1 }} }}]
+[sweep]
+devices = ["one"]
+runtimes = ["py"]
+workloads = ["micro"]
+threads = [4]
+"#
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_point_runs_and_a_driver_that_dies_becomes_an_error_row() {
+    python();
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = scenario(tmp.path(), INTERPRETER);
+    let ok = tmp.path().join("ok");
+    let o = gilbench(&["run", sc.to_str().unwrap(), "--out", ok.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = gilbench::results::read_rows(&ok.join("points.csv")).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, gilbench::results::Status::Ok, "{}", rows[0].message);
+    assert_eq!(rows[0].tasks, Some(400));
+    assert!(rows[0].interpreter.as_deref().is_some_and(|i| i.starts_with("CPython 3.11")), "{:?}", rows[0].interpreter);
+
+    let dead = tmp.path().join("dead");
+    let o = gilbench(
+        &["run", sc.to_str().unwrap(), "--out", dead.to_str().unwrap()],
+        &[("GILBENCH_DRIVER_CRASH_AT", "50")],
+    );
+    assert!(o.status.success(), "a failed point is a row, not a failed sweep");
+    let rows = gilbench::results::read_rows(&dead.join("points.csv")).unwrap();
+    assert_eq!(rows[0].status, gilbench::results::Status::Error);
+    assert!(rows[0].message.contains("killed by SIGKILL"), "{}", rows[0].message);
+}
+
+#[test]
+fn a_missing_interpreter_names_the_setup_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = scenario(tmp.path(), "9.99");
+    let out = tmp.path().join("r");
+    let o = gilbench(&["run", sc.to_str().unwrap(), "--out", out.to_str().unwrap()], &[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("scripts/setup-cpython 9.99"), "{err}");
+}
+
+/// A scripted run: the samples a pool would report if it followed the Rust controller, with
+/// demand that comes and goes, noisy throughput and waits (a fixed LCG, no clock).
+fn script(name: &str, intervals: usize) -> (Vec<Sample>, Vec<Step>) {
+    let spec = ControllerSpec::default_for(name).unwrap();
+    let mut ctl = spec.build();
+    let dt = ctl.interval_s();
+    let mut threads = ctl.initial_threads(1);
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rand = move || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (mut samples, mut steps) = (Vec::new(), Vec::new());
+    for i in 0..intervals {
+        let n = f64::from(threads);
+        // Saturates near 90 TPS at N ~ 6, loses a little per thread beyond.
+        let tps = (n / 0.066).min(90.0) * (1.0 - 0.0005 * n).max(0.2) * (0.9 + 0.2 * rand());
+        let idle = (i / 60) % 4 == 3;
+        let wait = ((n - 6.0) / (n + 6.0)).clamp(0.0, 0.9) * (0.8 + 0.4 * rand());
+        let beta = (0.83 + 0.15 * wait).min(0.99);
+        let s = Sample {
+            t_s: (i + 1) as f64 * dt,
+            interval_s: dt,
+            threads,
+            queue_len: if idle { 0 } else { (rand() * 80.0) as usize + 1 },
+            completed: (tps * dt).round() as u64,
+            beta: Some(beta),
+            lock_wait_frac: Some(wait * 0.75),
+            runq_wait_frac: Some(wait * 0.25),
+            cpu_util: (tps * 0.011).min(1.0),
+            cores: 1,
+        };
+        let st = ctl.decide(&s);
+        threads = st.target.max(1);
+        samples.push(s);
+        steps.push(st);
+    }
+    (samples, steps)
+}
+
+#[test]
+fn python_controllers_decide_as_the_rust_ones() {
+    python();
+    for name in ["adaptive-paper", "queue-scaler", "adaptive"] {
+        let (samples, rust) = script(name, 600);
+        let input: String = samples.iter().map(|s| serde_json::to_string(s).unwrap() + "\n").collect();
+        let (code, out, _) = driver(&["decide", "--controller", name], &input);
+        assert_eq!(code, Some(0), "{name}: {out}");
+        let py: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(py.len(), rust.len(), "{name}: one decision per sample");
+        let moves = rust.windows(2).filter(|w| w[0].target != w[1].target).count();
+        assert!(moves >= 5, "{name}: the script should make the controller move ({moves} moves)");
+        for (i, (r, p)) in rust.iter().zip(&py).enumerate() {
+            assert_eq!(p["target"], r.target, "{name}: interval {i}: {p} vs {r:?}");
+            assert_eq!(p["decision"], serde_json::to_value(r.decision).unwrap(), "{name}: interval {i}");
+            assert_eq!(p["vetoes"], r.vetoes, "{name}: interval {i}");
+            if let (Some(a), Some(b)) = (p["beta_ewma"].as_f64(), r.beta_ewma) {
+                assert!((a - b).abs() < 1e-9, "{name}: interval {i}: beta_ewma {a} vs {b}");
+            }
+        }
+    }
+}
