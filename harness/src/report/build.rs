@@ -80,6 +80,7 @@ pub fn write(input: &Path, opts: &Options) -> anyhow::Result<Report> {
         }
     }
     let mut tbls = vec![tables::optima(&opts_)];
+    tbls.extend(tables::cliffs_by_runtime(&aggs));
     if !effs.is_empty() {
         tbls.push(tables::efficiency(&effs));
     }
@@ -91,7 +92,7 @@ pub fn write(input: &Path, opts: &Options) -> anyhow::Result<Report> {
         rows: data.rows.len(),
         reading: tables::reading(&aggs, &effs)
             .into_iter()
-            .chain((!data.missing.is_empty()).then(|| format!("the file has no column {} (an older run?): those values are left empty", data.missing.join(", "))))
+            .chain(missing_note(&data.missing))
             .collect(),
         figures: figs,
         skipped,
@@ -103,6 +104,13 @@ pub fn write(input: &Path, opts: &Options) -> anyhow::Result<Report> {
     std::fs::write(out.join("index.html"), html::render(&report)).context("writing index.html")?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// A note on optional columns an older run lacks (`interpreter` is only ever filled for
+/// real-CPython runtimes, so its absence says nothing).
+fn missing_note(missing: &[&str]) -> Option<String> {
+    let cols: Vec<&str> = missing.iter().copied().filter(|c| *c != "interpreter").collect();
+    (!cols.is_empty()).then(|| format!("the file has no column {} (an older run?): those values are left empty", cols.join(", ")))
 }
 
 /// What `gilbench report` prints: the reading, the skipped figures, where it all is.

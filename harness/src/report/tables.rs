@@ -83,6 +83,48 @@ pub fn optima(opts: &[Optimum]) -> Table {
     }
 }
 
+/// The cliff of each runtime side by side, per workload, device and strategy, when more than
+/// one runtime swept the same curve (emulated GIL against real CPython, version against
+/// version): peak N, peak TPS, TPS at the largest N and the loss there.
+pub fn cliffs_by_runtime(aggs: &[Agg]) -> Option<Table> {
+    let curves = curves(aggs);
+    let mut found: Vec<((&str, &str, &str, &str), Cliff)> = Vec::new();
+    for ((d, r, w, s), pts) in &curves {
+        let runtimes = curves.keys().filter(|(d2, _, w2, s2)| d2 == d && w2 == w && s2 == s).count();
+        if let (true, Some(c)) = (runtimes > 1, Cliff::of(pts)) {
+            found.push(((w, d, s, r), c));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    let rows: Vec<Vec<String>> = found
+        .iter()
+        .enumerate()
+        .map(|(i, ((w, d, s, r), c))| {
+            // The curve's name once, then only the runtimes under it.
+            let same = i > 0 && found[i - 1].0 .0 == *w && found[i - 1].0 .1 == *d && found[i - 1].0 .2 == *s;
+            let name = |x: &str| if same { String::new() } else { x.to_string() };
+            vec![
+                name(w),
+                name(d),
+                name(s),
+                r.to_string(),
+                c.peak_threads.to_string(),
+                format!("{:.0}", c.peak_tps),
+                c.last_threads.to_string(),
+                format!("{:.0}", c.last_tps),
+                format!("-{:.0} %", 100.0 * c.loss),
+            ]
+        })
+        .collect();
+    (!rows.is_empty()).then(|| Table {
+        title: "Cliff by runtime".into(),
+        note: "Mean TPS per N; peak = the N with the highest mean, loss = (peak - TPS at the largest N) / peak.".into(),
+        header: vec!["workload", "device", "strategy", "runtime", "peak N", "peak TPS", "max N", "TPS at max N", "loss"],
+        numeric: vec![false, false, false, false, true, true, true, true, true],
+        rows,
+    })
+}
+
 pub fn efficiency(effs: &[Efficiency]) -> Table {
     Table {
         title: "Efficiency against the optimum".into(),
