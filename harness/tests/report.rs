@@ -45,7 +45,7 @@ fn report_writes_figures_tables_and_page() {
     assert!(md.contains("| 2800 [2552, 3048] | 3000 (4) | 93.3 % |"), "{md}");
     // N = 2: 1900, 2000, 2100 -> 2000 +- 4.303 * 100 / sqrt(3) = [1752, 2248].
     assert!(md.contains("| 2000 [1752, 2248] |"), "{md}");
-    assert!(md.contains("beta-threshold sensitivity: no strategy name carries"));
+    assert!(md.contains("beta-threshold sensitivity: the scenario does not sweep beta_thresh"));
     assert!(md.contains("| oom |"), "the oom repetition is reported");
 
     let html = std::fs::read_to_string(tmp.path().join("index.html")).unwrap();
