@@ -41,7 +41,7 @@ pub(super) fn builtin_runtimes() -> Vec<(String, RuntimeSpec)> {
 }
 
 /// Runtimes a sweep may name without defining them: `cpython-X.Y` (`cpython-X.Yt` for a
-/// free-threaded build) for every CPython 3 that pyenv has on this machine, so that
+/// free-threaded build) for every CPython 3.9+ that pyenv has on this machine, so that
 /// `runtimes = ["cpython-*"]` means "every interpreter here".
 fn pyenv_runtimes() -> Vec<(String, RuntimeSpec)> {
     pyenv_versions()
@@ -50,7 +50,7 @@ fn pyenv_runtimes() -> Vec<(String, RuntimeSpec)> {
         .collect()
 }
 
-/// "X.Y" (or "X.Yt") for each CPython 3 under pyenv's versions folder ($PYENV_ROOT, else
+/// "X.Y" (or "X.Yt") for each CPython 3.9+ under pyenv's versions folder ($PYENV_ROOT, else
 /// ~/.pyenv), sorted by version, each once.
 fn pyenv_versions() -> Vec<String> {
     let root = std::env::var_os("PYENV_ROOT")
@@ -73,7 +73,8 @@ fn pyenv_versions() -> Vec<String> {
             let major: u32 = parts.next()?.parse().ok()?;
             let minor: u32 = parts.next()?.parse().ok()?;
             parts.next()?.parse::<u32>().ok()?;
-            (major == 3).then_some((major, minor, t))
+            // The driver needs 3.9 or later (scripts/setup-cpython checks the same).
+            (major == 3 && minor >= 9).then_some((major, minor, t))
         })
         .collect();
     found.sort_unstable();
@@ -157,12 +158,13 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         workloads,
         ..
     } = loader;
-    // pyenv's interpreters only where a sweep names them.
-    let used = |n: &String| sweeps.iter().any(|s| s.runtimes.contains(n));
+    // pyenv's interpreters only where a sweep names them and the file does not define them.
+    let used = |n: &String| sweeps.iter().any(|s| s.runtimes.contains(n)) && !runtimes.contains_key(n);
+    let discovered: Vec<(String, RuntimeSpec)> = pyenv_runtimes().into_iter().filter(|(n, _)| used(n)).collect();
     let runtimes = builtin_runtimes()
         .into_iter()
+        .chain(discovered)
         .chain(runtimes.into_iter().map(|(k, (v, _))| (k, v)))
-        .chain(pyenv_runtimes().into_iter().filter(|(n, _)| used(n)))
         .collect();
     Ok(Scenario {
         name,
