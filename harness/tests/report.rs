@@ -26,7 +26,7 @@ fn report_writes_figures_tables_and_page() {
         "efficiency",
         "memory",
         "heatmap",
-        "timeline-edge-1c_gil_micro_adaptive_0_0",
+        "timeline-edge-1c_gil_micro_adaptive_0_7",
     ] {
         for ext in ["svg", "png"] {
             let f = tmp.path().join(format!("{name}.{ext}"));
@@ -147,4 +147,23 @@ fn compare_by_runtime_reports_significant_speedups() {
     assert!(stdout.contains("2.00x faster (p = "), "{stdout}");
     assert!(stdout.contains("Only in gil"), "pure-io and adaptive have no free-threaded side: {stdout}");
     assert!(out.join("compare-cliff-micro.png").is_file() && out.join("compare-per-thread-micro.svg").is_file());
+}
+
+#[test]
+fn steady_tps_is_derived_again_from_a_points_timeline() {
+    // The fixture's adaptive repetitions say steady 2700, 2800, 2900 (93.3 % of 3000). Give
+    // repetition 0 a timeline of a flat 3000 TPS: the report derives 3000 from it instead.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    std::fs::create_dir_all(dir.join("timelines")).unwrap();
+    std::fs::write(dir.join("points.csv"), fixture_csv()).unwrap();
+    let mut tl = String::from("t_s,threads,tps,beta,beta_ewma,lock_wait_frac,runq_wait_frac,queue_len,cpu_util,decision,target,vetoes\n");
+    for k in 1..=40 {
+        tl += &format!("{},8,3000,0.5,0.5,0.1,0.1,10,0.9,hold,8,0\n", 0.25 * f64::from(k));
+    }
+    std::fs::write(dir.join("timelines/edge-1c_gil_micro_adaptive_0_0.csv"), tl).unwrap();
+    report::write(&dir, &options(&tmp.path().join("out"))).unwrap();
+    let md = std::fs::read_to_string(tmp.path().join("out/report.md")).unwrap();
+    // (3000 + 2800 + 2900) / 3 = 2900 -> 96.7 %.
+    assert!(md.contains("96.7 %"), "{md}");
 }

@@ -32,7 +32,9 @@ pub struct Settling {
     /// Start of the first interval from which throughput, averaged over `SMOOTH_S`, stays
     /// within the band around the final throughput (the mean of the last quarter of the run).
     pub settle_s: f64,
-    /// Throughput after settling: the steady-state TPS.
+    /// The steady-state TPS: throughput from `settle_s`, or from half-time if it settled
+    /// earlier (so that the steady state is never a handful of intervals at the very end of
+    /// a run that merely dipped there, and never includes the first half's search).
     pub steady_tps: f64,
 }
 
@@ -41,7 +43,7 @@ pub struct Settling {
 /// wider, so that a slow workload's quantised interval counts do not read as unsettled.
 const BAND: f64 = 0.05;
 /// Intervals are averaged over at least this long before they are compared.
-const SMOOTH_S: f64 = 1.0;
+const SMOOTH_S: f64 = 2.0;
 
 pub fn settling(rows: &[TimelineRow]) -> Option<Settling> {
     let last = rows.last()?;
@@ -70,7 +72,13 @@ pub fn settling(rows: &[TimelineRow]) -> Option<Settling> {
         while j < rows.len() && span(i, j).1 < SMOOTH_S {
             j += 1;
         }
-        let (n, t) = span(i, j);
+        // Near the end, the last SMOOTH_S of the run: a window never shrinks to a few
+        // intervals just because the run ends.
+        let mut k = i;
+        while k > 0 && span(k, j).1 < SMOOTH_S {
+            k -= 1;
+        }
+        let (n, t) = span(k, j);
         let tps = if t > 0.0 { n / t } else { rows[i].tps };
         let band = BAND.max(1.0 / n.max(1.0).sqrt());
         if (tps - final_tps).abs() <= band * final_tps.max(1e-9) {
@@ -80,7 +88,9 @@ pub fn settling(rows: &[TimelineRow]) -> Option<Settling> {
         }
     }
     let settle_s = if first == 0 { 0.0 } else { rows[first - 1].t_s };
-    let (done, time) = span(first, rows.len());
+    // The steady window starts at settling or at half-time, whichever is later.
+    let half = rows.iter().position(|r| r.t_s > last.t_s / 2.0).unwrap_or(0);
+    let (done, time) = span(first.max(half), rows.len());
     Some(Settling {
         final_threads: last.target,
         mean_threads,
@@ -126,7 +136,8 @@ mod tests {
         ];
         let s = settling(&rows).unwrap();
         assert_eq!(s.settle_s, 1.0);
-        assert!((s.steady_tps - 1000.0).abs() < 1.0, "{}", s.steady_tps);
+        // Settled at 1.0 s; the steady state is the second half: 1020, 1000, 990, 1010.
+        assert!((s.steady_tps - 1005.0).abs() < 1e-9, "{}", s.steady_tps);
         assert_eq!(s.final_threads, 16);
         assert_eq!(s.vetoes, 2);
         // (4 + 8) * 0.5 + 16 * 3.0 over 4 s.
@@ -145,6 +156,17 @@ mod tests {
         let s = settling(&rows).unwrap();
         assert!(s.settle_s <= 0.5, "settled at {} s", s.settle_s);
         assert!((s.steady_tps - 85.5).abs() < 1.0, "{}", s.steady_tps);
+    }
+
+    #[test]
+    fn a_short_dip_at_the_very_end_is_not_the_steady_state() {
+        // 12 s at ~28 000 TPS in 0.25 s intervals, the last three ~7 % lower.
+        let mut rows: Vec<TimelineRow> = (0..45).map(|k| row(0.25 * (k + 1) as f64, 11, 28_000.0 + 300.0 * ((k % 3) as f64 - 1.0))).collect();
+        for k in 45..48 {
+            rows.push(row(0.25 * (k + 1) as f64, 11, 26_000.0));
+        }
+        let s = settling(&rows).unwrap();
+        assert!(s.steady_tps > 27_500.0, "{}", s.steady_tps);
     }
 
     #[test]

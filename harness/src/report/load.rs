@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::measure::TimelineRow;
-use crate::results::{columns, read_rows, Row, POINTS_CSV};
+use crate::measure::{settling, TimelineRow};
+use crate::results::{columns, read_rows, timeline_path, Row, POINTS_CSV};
 
 /// One results source: a folder with points.csv (and maybe timelines/), or a CSV file.
 #[derive(Debug, Clone)]
@@ -52,16 +52,30 @@ impl Dataset {
             // serde would read a missing optional column as empty cells: say so instead.
             anyhow::bail!("{}: line 1 (the header) has no column `{c}`, which a report needs", points_csv.display());
         }
-        let rows = read_rows(&points_csv)?;
+        let mut rows = read_rows(&points_csv)?;
         let timelines = match dir {
             Some(d) if d.join("timelines").is_dir() => read_timelines(&d.join("timelines"))?,
             _ => Vec::new(),
         };
+        resettle(&mut rows, &timelines);
         let label = path
             .file_name()
             .map(|s| s.to_string_lossy().trim_end_matches(".csv").to_string())
             .unwrap_or_else(|| path.display().to_string());
         Ok(Dataset { label, points_csv, rows, timelines, missing })
+    }
+}
+
+/// Settling and steady TPS are derived from an elastic point's timeline: derive them again
+/// here, so that a report applies today's definition (measure/timeline.rs) to older runs too.
+fn resettle(rows: &mut [Row], timelines: &[Timeline]) {
+    for row in rows.iter_mut() {
+        let stem = timeline_path(&row.key()).file_stem().map(|s| s.to_string_lossy().into_owned());
+        let Some(t) = timelines.iter().find(|t| Some(&t.name) == stem.as_ref()) else { continue };
+        if let Some(s) = settling(&t.rows) {
+            row.settle_s = Some(s.settle_s);
+            row.steady_tps = Some(s.steady_tps);
+        }
     }
 }
 
