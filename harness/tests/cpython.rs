@@ -143,9 +143,10 @@ fn script(name: &str, intervals: usize) -> (Vec<Sample>, Vec<Step>) {
             queue_len: if idle { 0 } else { (rand() * 80.0) as usize + 1 },
             completed: (tps * dt).round() as u64,
             beta: Some(beta),
-            lock_wait_frac: Some(wait * 0.75),
-            runq_wait_frac: Some(wait * 0.25),
-            cpu_util: (tps * 0.011).min(1.0),
+            lock_wait_frac: Some(wait * 0.3),
+            runq_wait_frac: Some(wait * 0.7),
+            // The first half never quite busy (a step up that ties is kept), then busy.
+            cpu_util: (tps * 0.011).min(if i < intervals / 2 { 0.93 } else { 1.0 }),
             cores: 1,
         };
         let st = ctl.decide(&s);

@@ -72,6 +72,9 @@ pub struct OursParams {
     pub contention_low: f64,
     /// Waiting share above which growth is vetoed.
     pub contention_high: f64,
+    /// CPU utilisation (of the point's cores) below which a step up that neither gained
+    /// nor lost beyond the noise is kept.
+    pub cpu_busy: f64,
     pub probe_factor: f64,
     /// Little's law gives the threads that keep `P` CPUs busy on average; task times vary,
     /// so the model asks for this much more (rounded up).
@@ -113,6 +116,7 @@ impl Default for OursParams {
             max_probe_s: 2.5,
             contention_low: 0.2,
             contention_high: 0.75,
+            cpu_busy: 0.95,
             probe_factor: 1.5,
             model_headroom: 1.25,
             max_jump: 8.0,
@@ -149,6 +153,7 @@ impl OursParams {
             "in 0..0.5",
         )?;
         check(unit(self.contention_low), c, "contention_low", "in 0..=1")?;
+        check(unit(self.cpu_busy), c, "cpu_busy", "in 0..=1")?;
         check(
             unit(self.contention_high) && self.contention_high >= self.contention_low,
             c,
@@ -238,6 +243,10 @@ struct Window {
     time_s: f64,
     beta: Wsum,
     wait: Wsum,
+    /// Lock-wait share alone (the part of `wait` that more threads can only make worse).
+    lock: Wsum,
+    /// CPU utilisation of the cores the point has, time-weighted.
+    cpu: Wsum,
     /// Interval throughputs, for the window's own noise.
     rates: Moments,
     /// Tasks after which the window closes (0: not set yet; raised when inconclusive).
@@ -269,6 +278,8 @@ impl Window {
             se: self.se(tps),
             beta: self.beta.mean(),
             wait: self.wait.mean().unwrap_or(0.0),
+            lock: self.lock.mean().unwrap_or(0.0),
+            cpu_util: self.cpu.mean(),
         }
     }
 
@@ -319,6 +330,9 @@ struct Meas {
     beta: Option<f64>,
     /// lock + run-queue wait share (0 when not measured).
     wait: f64,
+    /// Lock-wait share alone.
+    lock: f64,
+    cpu_util: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -547,6 +561,11 @@ impl OursController {
         Some(n.clamp(f64::from(lo), f64::from(hi)) as u32)
     }
 
+    /// Idle CPU and little lock waiting: more threads can still turn waiting into work.
+    fn room_to_grow(&self, m: &Meas) -> bool {
+        m.cpu_util.is_some_and(|u| u < self.p.cpu_busy) && m.lock < self.p.contention_low
+    }
+
     fn up_from(&self, n: u32) -> u32 {
         ((f64::from(n) * self.p.probe_factor).round() as u32).max(n.saturating_add(1))
     }
@@ -662,8 +681,10 @@ impl OursController {
         if let Some(pr) = self.probe.take() {
             let verdict = self.verdict(&pr, tps);
             // Still within the noise after lengthening the window: fewer threads win ties
-            // (less latency, less memory for the same throughput).
-            let accepted = verdict.unwrap_or(!pr.up);
+            // (less latency, less memory for the same throughput), except that a step up
+            // is kept while the cores are not yet busy and the lock is not the bottleneck:
+            // there, small gains below the noise add up (native code, variable I/O).
+            let accepted = verdict.unwrap_or_else(|| !pr.up || self.room_to_grow(&m));
             if accepted {
                 return if pr.seek {
                     self.seek(&m, model, tps, queue)
@@ -869,6 +890,8 @@ impl Controller for OursController {
             (a, b) => Some((a.unwrap_or(0.0) + b.unwrap_or(0.0)).min(1.0)),
         };
         self.win.wait.add(wait, w);
+        self.win.lock.add(frac(s.lock_wait_frac), w);
+        self.win.cpu.add(frac(Some(s.cpu_util)), dt);
         if dt > 0.0 {
             self.win.rates.add(s.completed as f64 / dt);
         }

@@ -275,7 +275,7 @@ class BetapoolController:
 
 OURS_DEFAULTS = dict(
     n_min=1, n_max=1024, interval_s=0.25, initial_per_core=2.0, initial_min=4, margin=0.02,
-    noise_z=2.0, max_probe_s=2.5, contention_low=0.2, contention_high=0.75, probe_factor=1.5,
+    noise_z=2.0, max_probe_s=2.5, contention_low=0.2, contention_high=0.75, cpu_busy=0.95, probe_factor=1.5,
     model_headroom=1.25, max_jump=8.0, min_window_tasks=16, min_window_intervals=4,
     window_tasks_per_thread=1.0, seek_window_tasks=4, max_window_s=10.0, throughput_alpha=0.2,
     beta_alpha=0.3, reprobe_windows=12, reprobe_backoff_max=8, regime_change_ratio=2.0,
@@ -298,6 +298,7 @@ def validate_ours(p):
     _check(pos(p["initial_per_core"]), c, "initial_per_core", "> 0")
     _check(unit(p["margin"]) and p["margin"] < 0.5, c, "margin", "in 0..0.5")
     _check(unit(p["contention_low"]), c, "contention_low", "in 0..=1")
+    _check(unit(p["cpu_busy"]), c, "cpu_busy", "in 0..=1")
     _check(unit(p["contention_high"]) and p["contention_high"] >= p["contention_low"], c, "contention_high",
            "in 0..=1 and >= contention_low")
     _check(p["probe_factor"] > 1.0 and math.isfinite(p["probe_factor"]), c, "probe_factor", "> 1")
@@ -356,13 +357,17 @@ class _Window:
         self.time_s = 0.0
         self.beta = _Wsum()
         self.wait = _Wsum()
+        self.lock = _Wsum()
+        self.cpu = _Wsum()
         self.rates = _Moments()
         self.need = 0
 
     def meas(self, n):
         tps = self.completed / self.time_s
         w = self.wait.mean()
-        return _Meas(n, tps, self.se(tps), self.beta.mean(), 0.0 if w is None else w)
+        lock = self.lock.mean()
+        return _Meas(n, tps, self.se(tps), self.beta.mean(), 0.0 if w is None else w,
+                     0.0 if lock is None else lock, self.cpu.mean())
 
     def se(self, tps):
         m = self.rates
@@ -375,10 +380,11 @@ class _Window:
 
 
 class _Meas:
-    __slots__ = ("n", "tps", "se", "beta", "wait")
+    __slots__ = ("n", "tps", "se", "beta", "wait", "lock", "cpu_util")
 
-    def __init__(self, n, tps, se, beta, wait):
+    def __init__(self, n, tps, se, beta, wait, lock=0.0, cpu_util=None):
         self.n, self.tps, self.se, self.beta, self.wait = n, tps, se, beta, wait
+        self.lock, self.cpu_util = lock, cpu_util
 
 
 class _Est:
@@ -486,6 +492,8 @@ class OursController:
         lw, rw = frac(s.get("lock_wait_frac")), frac(s.get("runq_wait_frac"))
         wait = None if lw is None and rw is None else min((lw or 0.0) + (rw or 0.0), 1.0)
         win.wait.add(wait, w)
+        win.lock.add(lw, w)
+        win.cpu.add(frac(s.get("cpu_util")), dt)
         if dt > 0.0:
             win.rates.add(completed / dt)
         if win.need == 0:
@@ -603,6 +611,10 @@ class OursController:
         n = math.ceil(pp * (1.0 + r) * p["model_headroom"])
         return as_u32(clamp(float(n), float(lo), float(hi)))
 
+    def _room_to_grow(self, m):
+        """Idle CPU and little lock waiting: more threads can still turn waiting into work."""
+        return m.cpu_util is not None and m.cpu_util < self.p["cpu_busy"] and m.lock < self.p["contention_low"]
+
     def _up_from(self, n):
         return max(as_u32(rround(float(n) * self.p["probe_factor"])), sat_add(n, 1))
 
@@ -670,7 +682,9 @@ class OursController:
         if self.probe is not None:
             pr, self.probe = self.probe, None
             verdict = self._verdict(pr, tps)
-            accepted = verdict if verdict is not None else (not pr.up)
+            # Within the noise: fewer threads win ties, but a step up is kept while the
+            # cores are not busy and the lock is not the bottleneck (as ours.rs).
+            accepted = verdict if verdict is not None else (not pr.up or self._room_to_grow(m))
             if accepted:
                 if pr.seek:
                     return self._seek(m, model, tps, queue)
