@@ -45,3 +45,15 @@ pub(crate) fn upward(roots: &[PathBuf]) -> Vec<&Path> {
     dirs
 }
 
+
+/// The running executable, to start copies of it (point processes, pool workers):
+/// `/proc/self/exe`, which still executes this very binary when a rebuild has replaced or
+/// deleted the file a long sweep started from; `current_exe()` where /proc is missing.
+pub fn own_exe() -> std::io::Result<PathBuf> {
+    let proc_exe = PathBuf::from("/proc/self/exe");
+    if proc_exe.exists() {
+        Ok(proc_exe)
+    } else {
+        std::env::current_exe()
+    }
+}

@@ -107,7 +107,7 @@ fn supervise(
     point: &Point,
     interrupted: &AtomicBool,
 ) -> Result<(Exit, String, String), Supervision> {
-    let exe = std::env::current_exe().map_err(Supervision::Spawn)?;
+    let exe = workloads::locate::own_exe().map_err(Supervision::Spawn)?;
     let mut cmd = Command::new(exe);
     cmd.arg(POINT_SUBCOMMAND)
         .stdin(Stdio::piped())

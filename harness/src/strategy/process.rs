@@ -37,7 +37,7 @@ use crate::scenario::Point;
 /// The hidden subcommand a worker runs.
 pub const WORKER_SUBCOMMAND: &str = "__worker";
 
-/// Overrides the worker executable (default: `current_exe()`); tests point it at the
+/// Overrides the worker executable (default: this binary); tests point it at the
 /// `gilbench` binary, since their own executable is the test harness.
 pub const WORKER_EXE_ENV: &str = "GILBENCH_WORKER_EXE";
 
@@ -76,7 +76,7 @@ fn interpreter_rss_mb(point: &Point) -> f64 {
 fn worker_exe() -> std::io::Result<std::path::PathBuf> {
     match std::env::var_os(WORKER_EXE_ENV) {
         Some(p) if !p.is_empty() => Ok(p.into()),
-        _ => std::env::current_exe(),
+        _ => workloads::locate::own_exe(),
     }
 }
 
