@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::aggregate::{aggregate, curves, Agg, Group, LEVEL};
-use super::figures::curves::{Curves, Line, Panel, XAxis};
-use super::figures::sweep::{series, Metric};
+use super::figures::curves::{Line, Panel};
+use super::figures::sweep::{over_threads, series, Metric};
 use super::figures::{render, slug, Rendered};
 use super::load::Dataset;
 use super::stats::{ratio, welch, Summary, Welch};
@@ -257,17 +257,7 @@ pub fn overlays(sides: &[Side], by: Option<&str>, out: &Path) -> anyhow::Result<
                 })
                 .collect();
             let what = if metric == Metric::Tps { "cliff" } else { "per-thread" };
-            let chart = Curves {
-                title: format!("{what}: {} (solid: reference {})", w, sides[0].label),
-                panels: ps,
-                x_desc: "threads N (log2)".into(),
-                y_desc: metric.y_desc().into(),
-                x_axis: XAxis::Threads,
-                y_log: true,
-                cols: 2,
-                panel: (640, 440),
-            legend: metric.legend(),
-            };
+            let chart = over_threads(format!("{what}: {} (solid: reference {})", w, sides[0].label), ps, metric);
             let caption = format!("{} of {w}, every side overlaid.", metric.y_desc());
             figs.push(render(out, &format!("compare-{what}-{}", slug(w)), &chart.title, &caption, &chart)?);
         }

@@ -1,7 +1,7 @@
 //! The tables behind the figures, as plain data that markdown.rs and html.rs both render,
 //! and the short automatic reading.
 
-use super::aggregate::{best_per_strategy, curves, Agg, Cliff, Efficiency, Optimum, FIXED, LEVEL};
+use super::aggregate::{best_per_strategy, curves, Agg, Cliff, Efficiency, Group, Optimum, FIXED, LEVEL};
 use super::figures::strategies::PAPER_ETA;
 use super::stats::Summary;
 
@@ -35,6 +35,13 @@ pub fn threads(n: u32) -> String {
     if n == 0 { "auto".into() } else { n.to_string() }
 }
 
+/// The cells that name a point: device, runtime, workload, strategy, N; the rest follow.
+fn point_row(g: &Group, rest: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut row = vec![g.device.clone(), g.runtime.clone(), g.workload.clone(), g.strategy.clone(), threads(g.threads)];
+    row.extend(rest);
+    row
+}
+
 pub fn points(aggs: &[Agg]) -> Table {
     Table {
         title: "Every point".into(),
@@ -47,22 +54,19 @@ pub fn points(aggs: &[Agg]) -> Table {
         rows: aggs
             .iter()
             .map(|a| {
-                let g = &a.group;
-                vec![
-                    g.device.clone(),
-                    g.runtime.clone(),
-                    g.workload.clone(),
-                    g.strategy.clone(),
-                    threads(g.threads),
-                    a.ok.to_string(),
-                    mean_ci(a.tps),
-                    opt(a.p99_max_ms, 2),
-                    opt(a.beta, 3),
-                    opt(a.lock_wait, 3),
-                    opt(a.runq_wait, 3),
-                    opt(a.peak_rss_mb, 1),
-                    a.failed.join(" "),
-                ]
+                point_row(
+                    &a.group,
+                    [
+                        a.ok.to_string(),
+                        mean_ci(a.tps),
+                        opt(a.p99_max_ms, 2),
+                        opt(a.beta, 3),
+                        opt(a.lock_wait, 3),
+                        opt(a.runq_wait, 3),
+                        opt(a.peak_rss_mb, 1),
+                        a.failed.join(" "),
+                    ],
+                )
             })
             .collect(),
     }
@@ -136,23 +140,20 @@ pub fn efficiency(effs: &[Efficiency]) -> Table {
         rows: effs
             .iter()
             .map(|e| {
-                let g = &e.agg.group;
-                vec![
-                    g.device.clone(),
-                    g.runtime.clone(),
-                    g.workload.clone(),
-                    g.strategy.clone(),
-                    threads(g.threads),
-                    opt(e.agg.mean_threads, 1),
-                    opt(e.agg.vetoes, 0),
-                    mean_ci(e.agg.steady),
-                    format!("{:.0} ({})", e.optimum.tps_mean().unwrap_or(0.0), e.optimum.group.threads),
-                    format!("{:.1} %", 100.0 * e.eta),
-                    match (e.agg.p99_max_ms, e.optimum.p99_max_ms) {
-                        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
-                        _ => "-".into(),
-                    },
-                ]
+                point_row(
+                    &e.agg.group,
+                    [
+                        opt(e.agg.mean_threads, 1),
+                        opt(e.agg.vetoes, 0),
+                        mean_ci(e.agg.steady),
+                        format!("{:.0} ({})", e.optimum.tps_mean().unwrap_or(0.0), e.optimum.group.threads),
+                        format!("{:.1} %", 100.0 * e.eta),
+                        match (e.agg.p99_max_ms, e.optimum.p99_max_ms) {
+                            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+                            _ => "-".into(),
+                        },
+                    ],
+                )
             })
             .collect(),
     }
@@ -172,20 +173,17 @@ pub fn strategies(aggs: &[Agg]) -> Option<Table> {
         rows: best
             .iter()
             .map(|a| {
-                let g = &a.group;
-                vec![
-                    g.device.clone(),
-                    g.runtime.clone(),
-                    g.workload.clone(),
-                    g.strategy.clone(),
-                    threads(g.threads),
-                    opt(a.mean_threads, 1),
-                    mean_ci(a.tps),
-                    opt(a.steady.map(|s| s.mean), 0),
-                    opt(a.p99_max_ms, 2),
-                    opt(a.beta, 3),
-                    opt(a.peak_rss_mb, 1),
-                ]
+                point_row(
+                    &a.group,
+                    [
+                        opt(a.mean_threads, 1),
+                        mean_ci(a.tps),
+                        opt(a.steady.map(|s| s.mean), 0),
+                        opt(a.p99_max_ms, 2),
+                        opt(a.beta, 3),
+                        opt(a.peak_rss_mb, 1),
+                    ],
+                )
             })
             .collect(),
     })

@@ -102,6 +102,16 @@ def _get(s, key, default=None):
     return default if v is None else v
 
 
+class _Controller:
+    """The answers every controller gives alike (`self.p`: its parameters)."""
+
+    def initial_threads(self, cores):
+        return bounds(self.p["n_min"], self.p["n_max"])[0]
+
+    def interval_s(self):
+        return self.p["interval_s"]
+
+
 # ---- adaptive-paper: Algorithm 1 -----------------------------------------------------------------
 
 PAPER_DEFAULTS = dict(n_min=4, n_max=128, beta_thresh=0.3, alpha=0.2, hysteresis=3, interval_s=0.5,
@@ -120,7 +130,7 @@ def validate_paper(p):
     _check(0.0 <= p["beta_init"] <= 1.0, c, "beta_init", "in 0..=1")
 
 
-class PaperController:
+class PaperController(_Controller):
     name = "adaptive-paper"
 
     def __init__(self, params=None):
@@ -131,12 +141,6 @@ class PaperController:
         self.beta_ewma = 0.5 if b is None else b
         self.c_up = 0
         self.vetoes = 0
-
-    def initial_threads(self, cores):
-        return bounds(self.p["n_min"], self.p["n_max"])[0]
-
-    def interval_s(self):
-        return self.p["interval_s"]
 
     def decide(self, s):
         p = self.p
@@ -170,7 +174,7 @@ class PaperController:
 QUEUE_DEFAULTS = dict(n_min=4, n_max=256, interval_s=0.5)
 
 
-class QueueScaler:
+class QueueScaler(_Controller):
     name = "queue-scaler"
 
     def __init__(self, params=None):
@@ -184,9 +188,6 @@ class QueueScaler:
 
     def initial_threads(self, cores):
         return self.n
-
-    def interval_s(self):
-        return self.p["interval_s"]
 
     def decide(self, s):
         lo = max(self.p["n_min"], 1)
@@ -215,7 +216,7 @@ BETAPOOL_DEFAULTS = dict(n_min=4, n_max=128, interval_s=0.5, warmup_tasks=10, st
                          beta_high=0.7, beta_low=0.3, cpu_high=0.85, grow_step=2, shrink_step=1)
 
 
-class BetapoolController:
+class BetapoolController(_Controller):
     name = "adaptive-betapool"
 
     def __init__(self, params=None):
@@ -235,12 +236,6 @@ class BetapoolController:
         self.completed = 0
         self.clock_s = 0.0
         self.last_change_s = None
-
-    def initial_threads(self, cores):
-        return bounds(self.p["n_min"], self.p["n_max"])[0]
-
-    def interval_s(self):
-        return self.p["interval_s"]
 
     def decide(self, s):
         p = self.p
@@ -410,7 +405,7 @@ class _Probe:
 SEEK, CLIMB, SETTLED = "seek", "climb", "settled"
 
 
-class OursController:
+class OursController(_Controller):
     """harness/src/controller/ours.rs; see its module docs for the rules."""
 
     name = "adaptive"
@@ -442,9 +437,6 @@ class OursController:
         lo, hi = self._bounds()
         per_core = as_u32(rround(float(max(cores, 1)) * self.p["initial_per_core"]))
         return clamp(max(per_core, self.p["initial_min"]), lo, hi)
-
-    def interval_s(self):
-        return self.p["interval_s"]
 
     def decide(self, s):
         p = self.p

@@ -2,11 +2,10 @@
 //! series (strategy), optional horizontal reference lines. The strategy comparison and the
 //! efficiency figure draw through here.
 
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, fmt_si, font, grid_size, panels, Chart};
+use super::{color, fmt_si, font, grid_size, panels, plot, Axis, Chart};
 
 #[derive(Debug, Clone)]
 pub struct BarSeries {
@@ -61,21 +60,12 @@ impl Chart for Bars {
     }
 }
 
-fn panel<DB, X, Y>(p: &BarPanel, area: &DrawingArea<DB, Shift>, x: X, y: Y, base: f64) -> anyhow::Result<()>
+fn panel<DB, X: Axis, Y: Axis>(p: &BarPanel, area: &DrawingArea<DB, Shift>, x: X, y: Y, base: f64) -> anyhow::Result<()>
 where
     DB: DrawingBackend,
     DB::ErrorType: 'static,
-    X: AsRangedCoord<Value = f64>,
-    Y: AsRangedCoord<Value = f64>,
-    X::CoordDescType: ValueFormatter<f64>,
-    Y::CoordDescType: ValueFormatter<f64>,
 {
-    let mut chart = ChartBuilder::on(area)
-        .caption(&p.title, font(18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x, y)?;
+    let mut chart = plot(area, &p.title, 40, x, y)?;
     // Group names sit under integer x; other tick positions get no label.
     let group_label = |v: &f64| {
         let i = v.round();

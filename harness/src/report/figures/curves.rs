@@ -2,11 +2,10 @@
 //! 95 % error bars and a marked peak: the cliff, P99, per-thread efficiency, the compare
 //! overlays and the beta-threshold sweep all draw through here.
 
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, fmt_count, fmt_si, font, grid_size, panels, Chart};
+use super::{color, fmt_count, fmt_si, font, grid_size, panels, plot, Axis, Chart};
 
 #[derive(Debug, Clone)]
 pub struct Pt {
@@ -62,6 +61,24 @@ pub struct Curves {
     pub panel: (u32, u32),
     /// Where the legend goes: the corner the data leave empty.
     pub legend: SeriesLabelPosition,
+}
+
+impl Curves {
+    /// Two columns of 640 x 440 panels over N, log y: the sweep figures' common layout,
+    /// which each changes field by field where it differs.
+    pub fn grid(title: String, panels: Vec<Panel>, x_desc: &str, y_desc: &str) -> Curves {
+        Curves {
+            title,
+            panels,
+            x_desc: x_desc.into(),
+            y_desc: y_desc.into(),
+            x_axis: XAxis::Threads,
+            y_log: true,
+            cols: 2,
+            panel: (640, 440),
+            legend: SeriesLabelPosition::LowerRight,
+        }
+    }
 }
 
 impl Chart for Curves {
@@ -138,21 +155,12 @@ impl Curves {
         (x, y)
     }
 
-    fn panel<DB, X, Y>(&self, panel: &Panel, area: &DrawingArea<DB, Shift>, x: X, y: Y) -> anyhow::Result<()>
+    fn panel<DB, X: Axis, Y: Axis>(&self, panel: &Panel, area: &DrawingArea<DB, Shift>, x: X, y: Y) -> anyhow::Result<()>
     where
         DB: DrawingBackend,
         DB::ErrorType: 'static,
-        X: AsRangedCoord<Value = f64>,
-        Y: AsRangedCoord<Value = f64>,
-        X::CoordDescType: ValueFormatter<f64>,
-        Y::CoordDescType: ValueFormatter<f64>,
     {
-        let mut chart = ChartBuilder::on(area)
-            .caption(&panel.title, font(18))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x, y)?;
+        let mut chart = plot(area, &panel.title, 44, x, y)?;
         let xfmt = |v: &f64| if self.x_axis == XAxis::Threads { fmt_count(*v) } else { fmt_si(*v) };
         chart
             .configure_mesh()

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::Context;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -127,6 +128,25 @@ pub fn fmt_si(v: f64) -> String {
     let s = format!("{x:.digits$}");
     let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
     s + unit
+}
+
+/// An f64 axis, linear or log, whose ticks can be labelled.
+pub trait Axis: AsRangedCoord<Value = f64, CoordDescType: ValueFormatter<f64>> {}
+impl<T: AsRangedCoord<Value = f64, CoordDescType: ValueFormatter<f64>>> Axis for T {}
+
+/// One panel's plot area: its title on top, room for tick labels below and to the left.
+pub fn plot<'a, DB, X: Axis, Y: Axis>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x_label_area: u32,
+    x: X,
+    y: Y,
+) -> anyhow::Result<ChartContext<'a, DB, Cartesian2d<X::CoordDescType, Y::CoordDescType>>>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
+    Ok(ChartBuilder::on(area).caption(title, font(18)).margin(12).x_label_area_size(x_label_area).y_label_area_size(70).build_cartesian_2d(x, y)?)
 }
 
 /// Splits `root` into a grid of `n` panels, at most `cols` wide, below a title line.

@@ -59,6 +59,11 @@ pub fn series(curve: &[&Agg], metric: Metric, label: String, color: usize, line:
     }
 }
 
+/// A figure of `metric` against N (log2).
+pub fn over_threads(title: String, panels: Vec<Panel>, metric: Metric) -> Curves {
+    Curves { legend: metric.legend(), ..Curves::grid(title, panels, "threads N (log2)", metric.y_desc()) }
+}
+
 /// One figure per workload (the control is drawn on each), one panel per device, one line
 /// per runtime (and strategy, when more than one was swept).
 pub fn by_workload(aggs: &[Agg], metric: Metric, out: &Path) -> anyhow::Result<Outcome> {
@@ -104,17 +109,7 @@ pub fn by_workload(aggs: &[Agg], metric: Metric, out: &Path) -> anyhow::Result<O
                 Panel { title: format!("{w} on {d}"), series: series_list, y_desc: None }
             })
             .collect::<Vec<_>>();
-        let chart = Curves {
-            title: format!("{family}: {w}"),
-            panels,
-            x_desc: "threads N (log2)".into(),
-            y_desc: metric.y_desc().into(),
-            x_axis: XAxis::Threads,
-            y_log: true,
-            cols: 2,
-            panel: (640, 440),
-            legend: metric.legend(),
-        };
+        let chart = over_threads(format!("{family}: {w}"), panels, metric);
         let (name, caption) = match metric {
             Metric::Tps => (
                 format!("cliff-{}", slug(w)),
@@ -152,32 +147,26 @@ pub fn memory(aggs: &[Agg], out: &Path) -> anyhow::Result<Outcome> {
     }
     let keys: Vec<(&str, &str)> = panels.values().flat_map(|s| s.keys().copied()).collect::<BTreeSet<_>>().into_iter().collect();
     let (lo, hi) = with_mem.iter().filter_map(|a| a.peak_rss_mb).fold((f64::MAX, 0.0f64), |(l, h), m| (l.min(m), h.max(m)));
+    let panels = panels
+        .into_iter()
+        .map(|((d, w), ss)| Panel {
+            title: format!("{w} on {d}"),
+            series: ss
+                .into_iter()
+                .map(|((st, rt), points)| Series {
+                    label: format!("{st} ({rt})"),
+                    color: keys.iter().position(|k| *k == (st, rt)).unwrap_or(0),
+                    line: Line::Solid,
+                    mark_peak: false,
+                    points,
+                })
+                .collect(),
+            y_desc: None,
+        })
+        .collect();
     let chart = Curves {
-        title: "TPS against peak memory per strategy".into(),
-        panels: panels
-            .into_iter()
-            .map(|((d, w), ss)| Panel {
-                title: format!("{w} on {d}"),
-                series: ss
-                    .into_iter()
-                    .map(|((st, rt), points)| Series {
-                        label: format!("{st} ({rt})"),
-                        color: keys.iter().position(|k| *k == (st, rt)).unwrap_or(0),
-                        line: Line::Solid,
-                        mark_peak: false,
-                        points,
-                    })
-                    .collect(),
-                y_desc: None,
-            })
-            .collect(),
-        x_desc: "peak RSS (MB)".into(),
-        y_desc: "throughput (tasks/s)".into(),
         x_axis: if hi > 8.0 * lo { XAxis::Log } else { XAxis::Linear },
-        y_log: true,
-        cols: 2,
-        panel: (640, 440),
-        legend: SeriesLabelPosition::LowerRight,
+        ..Curves::grid("TPS against peak memory per strategy".into(), panels, "peak RSS (MB)", "throughput (tasks/s)")
     };
     let caption = "Mean (steady) TPS against mean peak RSS: a fixed pool's line follows N upwards; process pools pay one interpreter per worker.";
     Ok(Outcome::Drawn(vec![render(out, "memory", &chart.title, caption, &chart)?]))
@@ -208,30 +197,25 @@ pub fn sensitivity(aggs: &[Agg], out: &Path) -> anyhow::Result<Outcome> {
             reason: "the scenario does not sweep beta_thresh (strategies such as { adaptive-paper = { beta_thresh = 0.4 } } give rows named adaptive-paper{beta_thresh=0.4})".into(),
         });
     }
+    let panels = panels
+        .into_iter()
+        .map(|(w, ss)| Panel {
+            title: w.to_string(),
+            series: ss
+                .into_iter()
+                .enumerate()
+                .map(|(i, (label, mut points))| {
+                    points.sort_by(|a, b| a.x.total_cmp(&b.x));
+                    Series { label, color: i, line: Line::Solid, mark_peak: false, points }
+                })
+                .collect(),
+            y_desc: None,
+        })
+        .collect();
     let chart = Curves {
-        title: "Steady TPS against the beta threshold".into(),
-        panels: panels
-            .into_iter()
-            .map(|(w, ss)| Panel {
-                title: w.to_string(),
-                series: ss
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (label, mut points))| {
-                        points.sort_by(|a, b| a.x.total_cmp(&b.x));
-                        Series { label, color: i, line: Line::Solid, mark_peak: false, points }
-                    })
-                    .collect(),
-                y_desc: None,
-            })
-            .collect(),
-        x_desc: "beta_thresh".into(),
-        y_desc: "steady throughput (tasks/s)".into(),
         x_axis: XAxis::Linear,
         y_log: false,
-        cols: 2,
-        panel: (640, 440),
-        legend: SeriesLabelPosition::LowerRight,
+        ..Curves::grid("Steady TPS against the beta threshold".into(), panels, "beta_thresh", "steady throughput (tasks/s)")
     };
     let caption = "Steady TPS of the controller at each beta threshold (the paper: best TPS within about 2.5 % over 0.2-0.7).";
     Ok(Outcome::Drawn(vec![render(out, "beta-threshold", &chart.title, caption, &chart)?]))

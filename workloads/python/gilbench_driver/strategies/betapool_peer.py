@@ -14,13 +14,12 @@ grow/shrink/hold), `warmup` before its warm-up count, else hold (inside its stab
 window it decides nothing).
 """
 
-import threading
 import time
 
 from ..kernels import _need
 from ..measure import cores as core_count
-from .common import Usage, feed, record, usage_fields
-from .elastic import Sampler
+from .common import Usage, record, run_task, start_feeder, top_up, usage_fields
+from .elastic import Sampler, next_tick, timeline_row
 
 # Our parameter names (harness BetapoolParams) -> the library's ControllerConfig fields.
 PARAM_MAP = {
@@ -51,48 +50,21 @@ def run(pt, params):
     spawn_ms = (time.perf_counter() - t0) * 1e3
     inner = ex._executor
 
-    def job(index, queued_at):
-        try:
-            pt.run_one(index, queued_at)
-            if pt.refill():
-                submit(next(pt.next_index), time.perf_counter())
-        except BaseException as e:
-            pt.latch.fail(f"task {index} failed: {type(e).__name__}: {e}")
-        finally:
-            pt.latch.done()
-
     def submit(index, at):
         pt.latch.add()
-        ex.submit(job, index, at)
+        ex.submit(run_task, pt, index, at, submit)
 
     cores = core_count()
     u0 = Usage()
     pt.open_window()
-    pt.latch.add(task=False)
     initial = ex.get_current_thread_count()
-
-    def feeder():
-        try:
-            feed(pt, initial, submit)
-        finally:
-            pt.latch.done()
-
-    threading.Thread(target=feeder, name="feeder", daemon=True).start()
+    start_feeder(pt, initial, submit)
     sampler = Sampler(pt, cores)
     timeline, seen = [], 0
     interval = p["interval_s"]
     target_before = initial
-    batch = pt.spec.arrival[0] == "batch"
-    tick = pt.start
-    while True:
-        nxt = tick + interval
-        until = nxt if pt.deadline is None else min(pt.deadline, nxt)
-        pt.latch.wait_until(until)
-        tick = time.perf_counter()
-        with pt.latch.cv:
-            pending = pt.latch.pending
-        if pending <= 0 or (pt.deadline is not None and tick >= pt.deadline):
-            break
+    tick = next_tick(pt, pt.start, interval)
+    while tick is not None:
         alive = len(getattr(inner, "_threads", ()))
         sample = sampler.next(alive, inner._work_queue.qsize())
         hist = ex.get_decision_history()
@@ -104,17 +76,11 @@ def run(pt, params):
         else:
             warm = ex._metrics_collector.total_tasks < p["warmup_tasks"]
             decision, beta_lib = ("warmup" if warm else "hold"), None
-        timeline.append({
-            "t_s": sample["t_s"], "threads": alive, "tps": sample["completed"] / sample["interval_s"],
-            "beta": sample["beta"], "beta_ewma": beta_lib, "lock_wait_frac": None,
-            "runq_wait_frac": sample["runq_wait_frac"], "queue_len": sample["queue_len"],
-            "cpu_util": sample["cpu_util"], "decision": decision, "target": target, "vetoes": 0,
-        })
-        # The closed loop keeps 2N + 16 tasks in the system for the library's current N.
-        if batch and target > target_before and pt.refill():
-            for _ in range(2 * (target - target_before)):
-                submit(next(pt.next_index), time.perf_counter())
+        st = {"beta_ewma": beta_lib, "decision": decision, "target": target, "vetoes": 0}
+        timeline.append(timeline_row(sample, st, alive))
+        top_up(pt, submit, target_before, target)  # for the library's current N
         target_before = target
+        tick = next_tick(pt, tick, interval)
     u1 = Usage()
     ex._stop_event.set()
     inner.shutdown(wait=False, cancel_futures=True)

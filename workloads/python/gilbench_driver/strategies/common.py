@@ -135,6 +135,40 @@ def feed(pt, initial_threads, submit):
         due += rng.exponential(mean_gap)
 
 
+def run_task(pt, index, queued_at, submit):
+    """One task on a pool thread; in a closed loop its replacement is submitted."""
+    try:
+        pt.run_one(index, queued_at)
+        if pt.refill():
+            submit(next(pt.next_index), time.perf_counter())
+    except BaseException as e:  # a broken kernel must end the point, not hang it
+        pt.latch.fail(f"task {index} failed: {type(e).__name__}: {e}")
+    finally:
+        pt.latch.done()
+
+
+def start_feeder(pt, initial_threads, submit):
+    """Runs `feed` on its own thread. The latch counts the feeder too, so it empties only
+    once every arrival has finished."""
+    pt.latch.add(task=False)
+
+    def feeder():
+        try:
+            feed(pt, initial_threads, submit)
+        finally:
+            pt.latch.done()
+
+    threading.Thread(target=feeder, name="feeder", daemon=True).start()
+
+
+def top_up(pt, submit, before, after):
+    """A closed loop keeps 2N + 16 tasks in the system: a pool grown from `before` to
+    `after` threads gets two more per new thread."""
+    if pt.spec.arrival[0] == "batch" and after > before and pt.refill():
+        for _ in range(2 * (after - before)):
+            submit(next(pt.next_index), time.perf_counter())
+
+
 def record(pt, ok_fields):
     """The output record from a finished window (fields common to every strategy)."""
     t = pt.totals
@@ -176,4 +210,4 @@ def usage_fields(u0, u1):
     }
 
 
-__all__ = ["Latch", "Point", "PointFailed", "feed", "record", "usage_fields", "Usage"]
+__all__ = ["Latch", "Point", "PointFailed", "feed", "record", "run_task", "start_feeder", "top_up", "usage_fields", "Usage"]

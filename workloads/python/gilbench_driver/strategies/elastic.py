@@ -10,7 +10,7 @@ import time
 from .. import controllers
 from ..measure import cores as core_count
 from ..measure import interval_stats
-from .common import Usage, feed, record, usage_fields
+from .common import Usage, record, run_task, start_feeder, top_up, usage_fields
 
 
 class ResizablePool:
@@ -96,6 +96,19 @@ class Sampler:
         }
 
 
+def next_tick(pt, tick, interval):
+    """Waits one controller interval from `tick` (or to the deadline): the new tick, or None
+    once the point is over."""
+    nxt = tick + interval
+    pt.latch.wait_until(nxt if pt.deadline is None else min(pt.deadline, nxt))
+    tick = time.perf_counter()
+    with pt.latch.cv:
+        pending = pt.latch.pending
+    if pending <= 0 or (pt.deadline is not None and tick >= pt.deadline):
+        return None
+    return tick
+
+
 def timeline_row(sample, st, threads):
     return {
         "t_s": sample["t_s"], "threads": threads, "tps": sample["completed"] / sample["interval_s"],
@@ -115,18 +128,7 @@ def run(pt, name, params):
     cores = core_count()
     size = max(1, ctl.initial_threads(cores))
 
-    def work(job):
-        index, queued_at = job
-        try:
-            pt.run_one(index, queued_at)
-            if pt.refill():
-                submit(next(pt.next_index), time.perf_counter())
-        except BaseException as e:
-            pt.latch.fail(f"task {index} failed: {type(e).__name__}: {e}")
-        finally:
-            pt.latch.done()
-
-    pool = ResizablePool(work)
+    pool = ResizablePool(lambda job: run_task(pt, *job, submit))
 
     def submit(index, at):
         pt.latch.add()
@@ -137,40 +139,21 @@ def run(pt, name, params):
     spawn_ms = (time.perf_counter() - t0) * 1e3
     u0 = Usage()
     pt.open_window()
-    pt.latch.add(task=False)
-
-    def feeder():
-        try:
-            feed(pt, size, submit)
-        finally:
-            pt.latch.done()
-
-    threading.Thread(target=feeder, name="feeder", daemon=True).start()
+    start_feeder(pt, size, submit)
     timeline = []
     sampler = Sampler(pt, cores)
     interval = max(ctl.interval_s(), 0.01)
-    tick = pt.start
-    batch = pt.spec.arrival[0] == "batch"
-    while True:
-        nxt = tick + interval
-        until = nxt if pt.deadline is None else min(pt.deadline, nxt)
-        pt.latch.wait_until(until)
-        tick = time.perf_counter()
-        with pt.latch.cv:
-            pending = pt.latch.pending
-        if pending <= 0 or (pt.deadline is not None and tick >= pt.deadline):
-            break
+    tick = next_tick(pt, pt.start, interval)
+    while tick is not None:
         sample = sampler.next(size, pool.queue_len())
         st = ctl.decide(sample)
         timeline.append(timeline_row(sample, st, size))
         target = max(1, st["target"])
         if target != size:
             pool.resize(target)
-            # A closed loop keeps 2N + 16 tasks in the system for the current N.
-            if batch and target > size and pt.refill():
-                for _ in range(2 * (target - size)):
-                    submit(next(pt.next_index), time.perf_counter())
+            top_up(pt, submit, size, target)
             size = target
+        tick = next_tick(pt, tick, interval)
     u1 = Usage()
     pool.abandon()
     out = record(pt, dict(spawn_ms=spawn_ms, **usage_fields(u0, u1)))

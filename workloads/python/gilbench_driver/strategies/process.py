@@ -9,14 +9,13 @@ the worker, its exit status and its task, never a hang (the executor breaks ever
 
 import multiprocessing as mp
 import os
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from .. import phases
 from ..measure import TaskClock, TreeMemory, Usage
-from .common import Point, PointFailed, feed, record, usage_fields
+from .common import Point, PointFailed, record, start_feeder, usage_fields
 
 # ---- in the worker processes -------------------------------------------------------------------
 
@@ -145,15 +144,7 @@ def run(spec):
     mem = TreeMemory(pids).start()
     u0 = Usage(pids())
     pt.open_window()
-    pt.latch.add(task=False)
-
-    def feeder():
-        try:
-            feed(pt, n, submit)
-        finally:
-            pt.latch.done()
-
-    threading.Thread(target=feeder, name="feeder", daemon=True).start()
+    start_feeder(pt, n, submit)
     try:
         pt.latch.wait_until(pt.deadline)
     except PointFailed as e:

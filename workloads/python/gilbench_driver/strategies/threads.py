@@ -4,7 +4,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .common import Usage, feed, record, usage_fields
+from .common import Usage, record, run_task, start_feeder, usage_fields
 
 
 def run(pt):
@@ -19,34 +19,15 @@ def run(pt):
     barrier.wait()
     spawn_ms = (time.perf_counter() - t0) * 1e3
 
-    def job(index, queued_at):
-        try:
-            pt.run_one(index, queued_at)
-            if pt.refill():
-                submit(next(pt.next_index), time.perf_counter())
-        except BaseException as e:  # a broken kernel must end the point, not hang it
-            pt.latch.fail(f"task {index} failed: {type(e).__name__}: {e}")
-        finally:
-            pt.latch.done()
-
     def submit(index, at):
         pt.latch.add()
-        ex.submit(job, index, at)
+        ex.submit(run_task, pt, index, at, submit)
 
     u0 = Usage()
     pt.open_window()
-    pt.latch.add(task=False)  # the feeder's own count: empty only once every arrival has finished
-    feeder = threading.Thread(target=_feed_then_done, args=(pt, n, submit), name="feeder", daemon=True)
-    feeder.start()
+    start_feeder(pt, n, submit)
     pt.latch.wait_until(pt.deadline)
     u1 = Usage()
     # Unfinished work is abandoned: the driver exits with os._exit after writing its record.
     ex.shutdown(wait=False, cancel_futures=True)
     return record(pt, dict(spawn_ms=spawn_ms, **usage_fields(u0, u1)))
-
-
-def _feed_then_done(pt, n, submit):
-    try:
-        feed(pt, n, submit)
-    finally:
-        pt.latch.done()
