@@ -34,7 +34,8 @@ pub struct Settling {
     pub settle_s: f64,
     /// The steady-state TPS: throughput from `settle_s`, or from half-time if it settled
     /// earlier (so that the steady state is never a handful of intervals at the very end of
-    /// a run that merely dipped there, and never includes the first half's search).
+    /// a run that merely dipped there, and never includes the first half's search); the
+    /// whole window's when the queue is empty at the end (a drained batch, open arrivals).
     pub steady_tps: f64,
 }
 
@@ -88,9 +89,12 @@ pub fn settling(rows: &[TimelineRow]) -> Option<Settling> {
         }
     }
     let settle_s = if first == 0 { 0.0 } else { rows[first - 1].t_s };
-    // The steady window starts at settling or at half-time, whichever is later.
+    // The steady window starts at settling or at half-time, whichever is later. A run whose
+    // queue is empty at the end drained a batch or kept up with its arrivals: its throughput
+    // is set by the work offered, and the steady state is the whole window.
     let half = rows.iter().position(|r| r.t_s > last.t_s / 2.0).unwrap_or(0);
-    let (done, time) = span(first.max(half), rows.len());
+    let from = if last.queue_len == 0 { 0 } else { first.max(half) };
+    let (done, time) = span(from, rows.len());
     Some(Settling {
         final_threads: last.target,
         mean_threads,
@@ -113,7 +117,7 @@ mod tests {
             beta_ewma: None,
             lock_wait_frac: None,
             runq_wait_frac: None,
-            queue_len: 0,
+            queue_len: 10,
             cpu_util: 0.0,
             decision: "hold".into(),
             target: threads,
@@ -167,6 +171,15 @@ mod tests {
         }
         let s = settling(&rows).unwrap();
         assert!(s.steady_tps > 27_500.0, "{}", s.steady_tps);
+    }
+
+    #[test]
+    fn a_drained_run_has_the_whole_window_as_steady_state() {
+        // A batch of bursts: fast while work waits, then the pool drains an empty queue.
+        let mut rows = vec![row(0.5, 8, 400.0), row(1.0, 16, 400.0), row(1.5, 16, 100.0)];
+        rows[2].queue_len = 0;
+        let s = settling(&rows).unwrap();
+        assert!((s.steady_tps - 300.0).abs() < 1e-9, "{}", s.steady_tps);
     }
 
     #[test]
