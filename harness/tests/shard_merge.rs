@@ -89,3 +89,33 @@ fn two_shards_merged_equal_the_unsharded_plan() {
     // Merging into a folder that has rows is refused, not appended to.
     assert!(merge(&out, &[a, b]).is_err());
 }
+
+#[test]
+fn a_folder_with_another_versions_columns_is_not_appended_to() {
+    let sc = scenario();
+    let points = selected(&sc, None, None);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = Store::create(tmp.path()).unwrap();
+    store.append(&row(&points[0], Status::Ok)).unwrap();
+    // Another version wrote this folder: one column fewer in its header.
+    let csv = tmp.path().join(POINTS_CSV);
+    let mut r = csv::Reader::from_path(&csv).unwrap();
+    let header = r.headers().unwrap().clone();
+    let drop = header.iter().position(|h| h == "interpreter").unwrap();
+    let old = |rec: &csv::StringRecord| -> csv::StringRecord {
+        rec.iter().enumerate().filter(|(i, _)| *i != drop).map(|(_, f)| f).collect()
+    };
+    let records: Vec<csv::StringRecord> = r.records().map(|x| old(&x.unwrap())).collect();
+    let mut w = csv::Writer::from_path(&csv).unwrap();
+    w.write_record(&old(&header)).unwrap();
+    for rec in &records {
+        w.write_record(rec).unwrap();
+    }
+    w.flush().unwrap();
+    let mut store = Store::open(tmp.path()).unwrap();
+    let err = store.append(&row(&points[1], Status::Ok)).unwrap_err().to_string();
+    assert!(err.contains("columns of another gilbench version"), "{err}");
+    // Still refused on a second try, and nothing was written.
+    assert!(store.append(&row(&points[1], Status::Ok)).is_err());
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 2);
+}

@@ -59,10 +59,14 @@ pub fn settling(rows: &[TimelineRow]) -> Option<Settling> {
     } else {
         f64::from(last.threads)
     };
-    // Tasks and time from interval i to the end of the run.
-    let span = |from: usize, to: usize| {
-        (from..to).fold((0.0, 0.0), |(n, t), k| (n + rows[k].tps * durs[k], t + durs[k]))
-    };
+    // Running sums of tasks and time, so that any span of intervals costs two lookups
+    // (a long run has thousands of intervals, and every one opens a smoothing window).
+    let mut cum = vec![(0.0, 0.0); rows.len() + 1];
+    for (k, (r, d)) in rows.iter().zip(&durs).enumerate() {
+        cum[k + 1] = (cum[k].0 + r.tps * d, cum[k].1 + d);
+    }
+    // Tasks and time of intervals from..to.
+    let span = |from: usize, to: usize| (cum[to].0 - cum[from].0, cum[to].1 - cum[from].1);
     let tail = rows.len() - rows.len().div_ceil(4);
     let (n_tail, t_tail) = span(tail, rows.len());
     let final_tps = if t_tail > 0.0 { n_tail / t_tail } else { last.tps };

@@ -19,6 +19,8 @@ pub struct Store {
     file: File,
     done: HashSet<PointKey>,
     header_written: bool,
+    /// The header already on disk, until the first append has checked it against ours.
+    header_unchecked: Option<String>,
 }
 
 impl Store {
@@ -53,7 +55,8 @@ impl Store {
             .append(true)
             .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
-        Ok(Store { path, file, done, header_written })
+        let header_unchecked = if header_written { Some(first_line(&path)?) } else { None };
+        Ok(Store { path, file, done, header_written, header_unchecked })
     }
 
     pub fn path(&self) -> &Path {
@@ -75,15 +78,17 @@ impl Store {
         let header_end = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
         let bytes = if self.header_written {
             // Resuming a folder written by another version with other columns would mix
-            // two layouts in one file.
-            let on_disk = first_line(&self.path)?;
+            // two layouts in one file. Checked once: every later row has the same columns.
             let ours = String::from_utf8_lossy(&bytes[..header_end]);
-            if on_disk.trim_end() != ours.trim_end() {
-                bail!(
-                    "{} has the columns of another gilbench version; resume it with that \
-                     version, or run into a new --out folder",
-                    self.path.display()
-                );
+            if let Some(on_disk) = self.header_unchecked.take() {
+                if on_disk.trim_end() != ours.trim_end() {
+                    self.header_unchecked = Some(on_disk);
+                    bail!(
+                        "{} has the columns of another gilbench version; resume it with that \
+                         version, or run into a new --out folder",
+                        self.path.display()
+                    );
+                }
             }
             &bytes[header_end..]
         } else {

@@ -109,7 +109,10 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let src = Source { path, text: &text };
     let main: MainFile = src.parse(false)?;
 
-    let mut loader = Loader::default();
+    let mut loader = Loader {
+        pyenv: pyenv_runtimes(),
+        ..Loader::default()
+    };
     let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     loader.sources.push((path.to_path_buf(), text.clone()));
     loader.loaded.insert(canonical.clone());
@@ -156,11 +159,12 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         devices,
         runtimes,
         workloads,
+        pyenv,
         ..
     } = loader;
     // pyenv's interpreters only where a sweep names them and the file does not define them.
     let used = |n: &String| sweeps.iter().any(|s| s.runtimes.contains(n)) && !runtimes.contains_key(n);
-    let discovered: Vec<(String, RuntimeSpec)> = pyenv_runtimes().into_iter().filter(|(n, _)| used(n)).collect();
+    let discovered: Vec<(String, RuntimeSpec)> = pyenv.into_iter().filter(|(n, _)| used(n)).collect();
     let runtimes = builtin_runtimes()
         .into_iter()
         .chain(discovered)
@@ -262,6 +266,8 @@ struct Loader {
     devices: BTreeMap<String, (Device, Loc)>,
     runtimes: BTreeMap<String, (RuntimeSpec, Loc)>,
     workloads: BTreeMap<String, (Workload, Loc)>,
+    /// pyenv's interpreters, read once per load (see `pyenv_runtimes`).
+    pyenv: Vec<(String, RuntimeSpec)>,
 }
 
 impl Loader {
@@ -373,7 +379,6 @@ impl Loader {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let pyenv = pyenv_runtimes();
         let devices = names(
             src,
             "devices",
@@ -388,7 +393,7 @@ impl Loader {
             "runtime",
             &raw.runtimes,
             runtime_names.into_iter(),
-            pyenv.iter().map(|(n, _)| n.as_str()),
+            self.pyenv.iter().map(|(n, _)| n.as_str()),
         )?;
         let workloads = names(
             src,
