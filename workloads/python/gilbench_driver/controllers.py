@@ -575,17 +575,33 @@ class OursController(_Controller):
         se = math.sqrt(base.se * base.se + new.se * new.se)
         return max(self.p["margin"], self.p["noise_z"] * se / max(base.tps, 1e-9))
 
-    def _verdict(self, pr, now):
+    def _change(self, pr, now):
+        """The probe's relative change against its reference and the change that counts."""
         base = pr.base_tps if pr.up else self._best_except(self.target)
         if base.tps <= 0.0:
+            return None
+        return now.tps / base.tps - 1.0, self._threshold(base, now)
+
+    def _verdict(self, pr, now):
+        c = self._change(pr, now)
+        if c is None:
             return True
-        thr = self._threshold(base, now)
-        change = now.tps / max(base.tps, 1e-9) - 1.0
+        change, thr = c
         if change > thr:
             return True
         if change < -thr:
             return False
         return None
+
+    def _tie_break(self, pr, now, m):
+        """Within the noise at the end of a probe: the point estimate decides, fewer
+        threads winning within the margin; a step up is also kept while there is room to
+        grow (as ours.rs)."""
+        c = self._change(pr, now)
+        change = 0.0 if c is None else c[0]
+        if pr.up:
+            return change > self.p["margin"] or self._room_to_grow(m)
+        return change >= -self.p["margin"]
 
     def _model(self, m, cores):
         if m.beta is None:
@@ -674,9 +690,7 @@ class OursController(_Controller):
         if self.probe is not None:
             pr, self.probe = self.probe, None
             verdict = self._verdict(pr, tps)
-            # Within the noise: fewer threads win ties, but a step up is kept while the
-            # cores are not busy and the lock is not the bottleneck (as ours.rs).
-            accepted = verdict if verdict is not None else (not pr.up or self._room_to_grow(m))
+            accepted = verdict if verdict is not None else self._tie_break(pr, tps, m)
             if accepted:
                 if pr.seek:
                     return self._seek(m, model, tps, queue)
