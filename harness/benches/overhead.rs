@@ -143,5 +143,11 @@ fn gil_handoff(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, instrumentation, decision, gil, gil_handoff, dispatch);
+// No criterion plots: its plotters backend panics where no system font is found, and
+// `gilbench report --criterion` draws the overhead figure from the estimates itself.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = instrumentation, decision, gil, gil_handoff, dispatch
+}
 criterion_main!(benches);
