@@ -57,6 +57,17 @@ fn interrupted_then_resumed_run_has_every_point_once() {
 
     let o = gilbench(&["run", file.to_str().unwrap(), "--resume", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The kernel was calibrated once, for the run; the resumed points do the same work.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let arith = manifest["calibration"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["kernel"] == "arith"))
+        .expect("arith's calibration in manifest.json")["units_per_us"]
+        .as_f64()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("arith {arith:.4} units/us")), "resumed with another calibration: {err}");
     let rows = rows(&out);
     assert_eq!(rows.len(), 8, "2 runtimes x 4 thread counts");
     let keys: HashSet<_> = rows.iter().map(|r| r.key()).collect();

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use workloads::Calibrated;
 
 use crate::scenario::Scenario;
 
@@ -27,6 +28,10 @@ pub struct Manifest {
     /// `gilbench merge`: the folders this one was merged from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// The kernels' speed, measured once for the run and given to every point (units of work
+    /// per microsecond of CPU time); a resumed run reuses it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calibration: Vec<Calibrated>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +75,7 @@ impl Manifest {
                 .map(|(p, t)| SourceFile { path: p.display().to_string(), text: t.clone() })
                 .collect(),
             merged_from: Vec::new(),
+            calibration: Vec::new(),
         }
     }
 

@@ -30,7 +30,7 @@ pub fn measure(point: Point) -> anyhow::Result<Measurement> {
     // unused ONNX session to the tree's memory.
     let (program, calibration) = match point.strategy {
         StrategySpec::Process(_) => (Program::default(), Vec::new()),
-        _ => Program::compile(&point.workload.phases, &point.onnx)?,
+        _ => Program::compile_with(&point.workload.phases, &point.onnx, &point.calibration)?,
     };
     let interp = Interpreter::new(&point.runtime)?;
     let setup = Arc::new(Setup { point, program, interp });

@@ -51,13 +51,24 @@ impl Program {
         phases: &[Phase],
         onnx: &OnnxConfig,
     ) -> Result<(Program, Vec<Calibrated>), workloads::onnx::OnnxError> {
+        Self::compile_with(phases, onnx, &[])
+    }
+
+    /// As `compile`, but a kernel found in `known` (the run's calibration) is not measured
+    /// again, so that every point of a run does the same work per task.
+    pub fn compile_with(
+        phases: &[Phase],
+        onnx: &OnnxConfig,
+        known: &[Calibrated],
+    ) -> Result<(Program, Vec<Calibrated>), workloads::onnx::OnnxError> {
         let uses = |k: Kernel| {
             phases.iter().any(|p| matches!(p, Phase::Cpu(w) | Phase::Native(w) if w.kernel == k))
         };
         if uses(Kernel::Mobilenetv2) {
             mobilenet::prepare(onnx.model.as_deref(), onnx.intra_op_threads as usize)?;
         }
-        let mut calib: HashMap<Kernel, Calibrated> = HashMap::new();
+        let mut calib: HashMap<Kernel, Calibrated> =
+            known.iter().filter(|c| uses(c.kernel)).map(|c| (c.kernel, *c)).collect();
         let mut speed = |k: Kernel| *calib.entry(k).or_insert_with(|| Calibrated::measure(k));
         let steps = phases
             .iter()
@@ -137,4 +148,32 @@ pub fn touched(bytes: usize) -> Vec<u8> {
         v[i] = 1;
     }
     std::hint::black_box(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workloads::{NonNeg, Work};
+
+    fn cpu(kernel: Kernel, us: f64) -> Phase {
+        Phase::Cpu(Work { kernel, work_us: NonNeg(us) })
+    }
+
+    #[test]
+    fn a_known_calibration_is_used_as_is_and_the_rest_is_measured() {
+        let known = [Calibrated { kernel: Kernel::Arith, units_per_us: 3.0 }];
+        let phases = [cpu(Kernel::Arith, 100.0), cpu(Kernel::Json, 10.0)];
+        let (program, used) = Program::compile_with(&phases, &OnnxConfig::default(), &known).unwrap();
+        match program.steps()[0] {
+            Step::Cpu { units, .. } => assert_eq!(units, 300),
+            ref s => panic!("{s:?}"),
+        }
+        assert_eq!(used.len(), 2, "{used:?}");
+        assert_eq!(used[0], known[0]);
+        let json = used.iter().find(|c| c.kernel == Kernel::Json).unwrap();
+        assert!(json.units_per_us > 0.0);
+        // A known kernel the phases do not use is not reported as used.
+        let (_, used) = Program::compile_with(&phases[1..], &OnnxConfig::default(), &known).unwrap();
+        assert!(used.iter().all(|c| c.kernel == Kernel::Json), "{used:?}");
+    }
 }

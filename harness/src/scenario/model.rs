@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use workloads::Phase;
+use workloads::{Calibrated, Phase};
 
 use crate::controller::ControllerSpec;
 
@@ -312,6 +312,10 @@ pub struct Point {
     /// latencies whatever else runs.
     pub seed: u64,
     pub time_limit: Duration,
+    /// The run's calibration of the kernels (measured once by the runner, kept in the
+    /// manifest); empty: the point calibrates its own.
+    #[serde(default)]
+    pub calibration: Vec<Calibrated>,
 }
 
 impl Point {

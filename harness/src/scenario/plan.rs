@@ -68,6 +68,7 @@ impl Scenario {
                                     onnx: self.onnx.clone(),
                                     seed: 0,
                                     time_limit: self.time_limit,
+                                    calibration: Vec::new(),
                                 };
                                 let key = point.key();
                                 point.seed = point_seed(self.seed, &key);
@@ -397,6 +398,7 @@ threads = [4, 8]
             onnx: Default::default(),
             seed: 0,
             time_limit: Duration::from_secs(120),
+            calibration: Vec::new(),
         }
     }
 

@@ -94,7 +94,8 @@ pub fn worker_main() -> anyhow::Result<()> {
     let mut line = String::new();
     input.read_line(&mut line).context("reading the point spec")?;
     let point: Point = serde_json::from_str(line.trim()).context("parsing the point spec")?;
-    let (program, calibration) = Program::compile(&point.workload.phases, &point.onnx)?;
+    let (program, calibration) =
+        Program::compile_with(&point.workload.phases, &point.onnx, &point.calibration)?;
     let interp = Interpreter::new(&point.runtime)?;
     let baseline = touched((interpreter_rss_mb(&point) * 1024.0 * 1024.0) as usize);
     let crash_at: Option<u64> = std::env::var(CRASH_AT_ENV).ok().and_then(|s| s.trim().parse().ok());
