@@ -196,8 +196,11 @@ def mix_table(pts):
 
 def threshold_table(pts):
     print("## beta_thresh sensitivity (adaptive-paper, agent-orchestration, paper-1c, gil)\n")
-    rows = sorted((k[3], p) for k, p in pts.items()
-                  if k[:3] == ("paper-1c", "gil", "agent-orchestration") and k[3].startswith("adaptive-paper{"))
+    # The default threshold (0.3) carries no parameter in its label.
+    rows = sorted((k[3].replace("adaptive-paper", "adaptive-paper{beta_thresh=0.3}") if k[3] == "adaptive-paper" else k[3], p)
+                  for k, p in pts.items()
+                  if k[:3] == ("paper-1c", "gil", "agent-orchestration")
+                  and (k[3] == "adaptive-paper" or k[3].startswith("adaptive-paper{")))
     if not rows:
         print("(not in this run)\n")
         return
