@@ -50,7 +50,8 @@ class Point:
         v = self.vals(col)
         if len(v) < 2:
             return None
-        t = T95[min(len(v) - 1, len(T95)) - 1] if len(v) - 1 <= len(T95) else 1.96
+        df = len(v) - 1
+        t = T95[df - 1] if df <= len(T95) else 1.96
         return t * statistics.stdev(v) / math.sqrt(len(v))
 
     def max(self, col):
