@@ -117,8 +117,10 @@ fn a_missing_interpreter_names_the_setup_command() {
 }
 
 /// A scripted run: the samples a pool would report if it followed the Rust controller, with
-/// demand that comes and goes, noisy throughput and waits (a fixed LCG, no clock).
-fn script(name: &str, intervals: usize) -> (Vec<Sample>, Vec<Step>) {
+/// demand that comes and goes, noisy throughput and waits (a fixed LCG, no clock). `rising`:
+/// throughput that keeps rising slowly to N ~ 40 (ties with small gains) instead of
+/// saturating at N ~ 6.
+fn script(name: &str, intervals: usize, rising: bool) -> (Vec<Sample>, Vec<Step>) {
     let spec = ControllerSpec::default_for(name).unwrap();
     let mut ctl = spec.build();
     let dt = ctl.interval_s();
@@ -132,7 +134,13 @@ fn script(name: &str, intervals: usize) -> (Vec<Sample>, Vec<Step>) {
     for i in 0..intervals {
         let n = f64::from(threads);
         // Saturates near 90 TPS at N ~ 6, loses a little per thread beyond.
-        let tps = (n / 0.066).min(90.0) * (1.0 - 0.0005 * n).max(0.2) * (0.9 + 0.2 * rand());
+        let shape = if rising {
+            (n / 0.066).min(90.0) * (1.0 + 0.04 * n.min(40.0).ln()) * (1.0 - 0.005 * (n - 40.0).max(0.0))
+        } else {
+            (n / 0.066).min(90.0) * (1.0 - 0.0005 * n)
+        };
+        let noise = if rising { 0.06 } else { 0.2 };
+        let tps = shape.max(0.2) * (1.0 - noise / 2.0 + noise * rand());
         let idle = (i / 60) % 4 == 3;
         let wait = ((n - 6.0) / (n + 6.0)).clamp(0.0, 0.9) * (0.8 + 0.4 * rand());
         let beta = (0.83 + 0.15 * wait).min(0.99);
@@ -160,8 +168,10 @@ fn script(name: &str, intervals: usize) -> (Vec<Sample>, Vec<Step>) {
 #[test]
 fn python_controllers_decide_as_the_rust_ones() {
     python();
-    for name in ["adaptive-paper", "queue-scaler", "adaptive"] {
-        let (samples, rust) = script(name, 600);
+    // The rising case makes `adaptive` stretch tied climbs (a path the other never takes).
+    let cases = [("adaptive-paper", false), ("queue-scaler", false), ("adaptive", false), ("adaptive", true)];
+    for (name, rising) in cases {
+        let (samples, rust) = script(name, 600, rising);
         let input: String = samples.iter().map(|s| serde_json::to_string(s).unwrap() + "\n").collect();
         let (code, out, _) = driver(&["decide", "--controller", name], &input);
         assert_eq!(code, Some(0), "{name}: {out}");

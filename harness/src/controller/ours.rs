@@ -39,7 +39,9 @@
 //!    Veto (counted) and the pool steps back to the best N. After a failed upward probe, if
 //!    the pool waits (`w >= contention_low`) or throughput fell, probe downwards
 //!    (`N / probe_factor`), accepted on the same tie rule; continue down while contention
-//!    stays high. Then settle.
+//!    stays high; an N already measured worse in this regime is not probed again. A probe
+//!    up that ties with a small gain goes one step further, judged against the same base
+//!    (curves that rise a little per step). Then settle.
 //! 4. Settled: hold. Re-probe after `reprobe_windows` windows, doubling the wait (up to
 //!    `reprobe_backoff_max` x) each time a re-probe ends where it started. Re-seek at once
 //!    when the model's `N*` moves by more than `regime_change_ratio` x or throughput at the
@@ -374,6 +376,8 @@ struct Probe {
     base_wait: f64,
     up: bool,
     seek: bool,
+    /// An upward climb that tied with a small gain and went one step further.
+    stretched: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -589,6 +593,15 @@ impl OursController {
         m.cpu_util.is_some_and(|u| u < self.p.cpu_busy) && m.lock < self.p.contention_low
     }
 
+    /// Whether `n` was measured in this regime and lost to `than` beyond the noise: no
+    /// need to probe it again (a veto at the top used to send the pool back down to an N
+    /// it had just climbed past).
+    fn known_worse(&self, n: u32, than: Est) -> bool {
+        self.table.iter().any(|e| {
+            e.0 == n && than.tps > 0.0 && e.1.tps / than.tps - 1.0 < -self.threshold(than, e.1)
+        })
+    }
+
     fn up_from(&self, n: u32) -> u32 {
         ((f64::from(n) * self.p.probe_factor).round() as u32).max(n.saturating_add(1))
     }
@@ -605,6 +618,7 @@ impl OursController {
                 base_wait: base.wait,
                 up,
                 seek,
+                stretched: false,
             });
             true
         } else {
@@ -655,8 +669,8 @@ impl OursController {
                 vetoed = true;
             }
         }
-        if m.wait >= self.p.contention_low && self.target > lo {
-            let n = self.down_from(self.target);
+        let n = self.down_from(self.target);
+        if m.wait >= self.p.contention_low && self.target > lo && !self.known_worse(n, tps) {
             if self.start_probe(n, false, false, m, tps) {
                 return if vetoed {
                     Decision::Veto
@@ -716,7 +730,10 @@ impl OursController {
                         self.settle(model, tps);
                         Decision::Veto
                     }
-                } else if m.wait >= self.p.contention_low && self.target > self.bounds().0 {
+                } else if m.wait >= self.p.contention_low
+                    && self.target > self.bounds().0
+                    && !self.known_worse(self.down_from(self.target), tps)
+                {
                     let n = self.down_from(self.target);
                     if self.start_probe(n, false, false, &m, tps) {
                         Decision::Shrink
@@ -729,13 +746,36 @@ impl OursController {
                     Decision::Hold
                 };
             }
+            // A climb that tied with a small gain: go one step further before giving up,
+            // judged against the same base. Curves that keep rising a little per step
+            // (native code on several cores) otherwise stop at the first step.
+            let small_gain = self.change(&pr, tps).is_some_and(|c| c.0 > 0.0);
+            if verdict.is_none()
+                && pr.up
+                && !pr.seek
+                && !pr.stretched
+                && small_gain
+                && queue
+                && m.wait < self.p.contention_high
+                && self.move_to(self.up_from(self.target))
+            {
+                self.probe = Some(Probe {
+                    stretched: true,
+                    ..pr
+                });
+                return Decision::Grow;
+            }
             // Rejected: step back to the base (or straight past it, downwards).
             if pr.up {
                 self.veto();
                 let base_wait_high = pr.base_wait >= self.p.contention_low;
                 let fell = verdict == Some(false);
                 let down = self.down_from(pr.base);
-                if !pr.seek && (base_wait_high || fell) && down >= self.bounds().0 && down < pr.base
+                if !pr.seek
+                    && (base_wait_high || fell)
+                    && down >= self.bounds().0
+                    && down < pr.base
+                    && !self.known_worse(down, pr.base_tps)
                 {
                     self.move_to(down);
                     self.probe = Some(Probe { up: false, ..pr });
@@ -772,9 +812,9 @@ impl OursController {
                     }
                     _ => false,
                 };
-                let changed_tps = self
-                    .settled_tps
-                    .is_some_and(|s| s > 0.0 && ((tps.tps / s) - 1.0).abs() > self.p.regime_change_tps);
+                let changed_tps = self.settled_tps.is_some_and(|s| {
+                    s > 0.0 && ((tps.tps / s) - 1.0).abs() > self.p.regime_change_tps
+                });
                 // Two windows in a row, so that one noisy window does not restart the search.
                 self.strikes = if changed_model || changed_tps {
                     self.strikes + 1
@@ -1149,7 +1189,10 @@ mod tests {
         // I/O-looking at 8 (beta 0.99, no wait): seek up to 64 ...
         let mut c = ours();
         let steps = drive(&mut c, 6, |n| sample(n, 100, 50, Some(0.99), 0.0));
-        let first = steps.iter().find(|s| s.decision != Decision::Warmup).unwrap();
+        let first = steps
+            .iter()
+            .find(|s| s.decision != Decision::Warmup)
+            .unwrap();
         assert_eq!((first.decision, first.target), (Decision::Grow, 64));
         // ... where throughput falls and waits are high: growth vetoed, back to 8 (after
         // lengthening the window: one-interval windows are noisy).
@@ -1183,6 +1226,7 @@ mod tests {
             base_wait: 0.5,
             up: false,
             seek: false,
+            stretched: false,
         };
         let m = |cpu_util, lock| Meas {
             n: 3,
@@ -1206,6 +1250,44 @@ mod tests {
         assert!(c.tie_break(&up, est(104.0), &m(1.0, 0.5)));
         assert!(!c.tie_break(&up, est(101.0), &m(1.0, 0.5)));
         assert!(c.tie_break(&up, est(101.0), &m(0.5, 0.0)));
+    }
+
+    /// Throughput that rises 1.5 % per step of 1.5x up to 30 threads (below the margin of
+    /// each step, above it over two), then falls; busy cores, some run-queue wait.
+    fn slow_rise(n: u32) -> Sample {
+        let steps = (f64::from(n.min(30)) / 4.0).ln() / 1.5f64.ln();
+        let over = f64::from(n.saturating_sub(30));
+        let tps = 2000.0 * (1.0 + 0.015 * steps) * (1.0 - 0.01 * over).max(0.1);
+        let mut s = sample(n, 100, (tps * 0.25).round() as u64, Some(0.6), 0.0);
+        s.runq_wait_frac = Some(0.3);
+        s.cpu_util = 1.0;
+        s.cores = 2;
+        s
+    }
+
+    #[test]
+    fn a_tie_with_a_small_gain_goes_one_step_further() {
+        let mut c = ours();
+        let steps = drive(&mut c, 240, slow_rise);
+        let tried: Vec<u32> = steps.iter().map(|s| s.target).collect();
+        let last = steps.last().unwrap().target;
+        assert!(
+            (13..=30).contains(&last),
+            "should climb two ties at a time to 13..30 threads, ended at {last}: {tried:?}"
+        );
+    }
+
+    #[test]
+    fn an_n_measured_worse_is_not_probed_again() {
+        // Measured at 8 and 12 in this regime, 8 clearly lower: after a failed probe up
+        // from 12 the pool goes back to 12, not down to 8 which it climbed past.
+        let mut c = ours();
+        c.target = 12;
+        let est = |tps| Est { tps, se: 5.0 };
+        c.table = vec![(8, est(800.0)), (12, est(1000.0))];
+        assert!(c.known_worse(8, est(1000.0)));
+        assert!(!c.known_worse(8, est(805.0)), "within the noise");
+        assert!(!c.known_worse(6, est(1000.0)), "never measured");
     }
 
     #[test]

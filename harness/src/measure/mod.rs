@@ -7,7 +7,7 @@ pub mod tasks;
 pub mod timeline;
 
 pub use process::{peak_rss_mb, Usage};
-pub use tasks::{latency_histogram, quantile_ms, TaskStats, Totals};
+pub use tasks::{latency_histogram, quantile_after_ms, quantile_ms, TaskStats, Totals};
 pub use timeline::{settling, Settling, TimelineRow};
 pub mod record;
 

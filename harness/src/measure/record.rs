@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use workloads::Calibrated;
 
-use super::{quantile_ms, settling, Settling, TaskStats, TimelineRow, Usage};
+use super::{quantile_after_ms, quantile_ms, settling, Settling, TaskStats, TimelineRow, Usage};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
@@ -34,6 +34,10 @@ pub struct Measurement {
     pub settling: Option<Settling>,
     #[serde(default)]
     pub timeline: Vec<TimelineRow>,
+    /// Elastic pools: P99 of the tasks that ended in the steady window (from
+    /// `settling.steady_from_s`), the window `steady_tps` counts.
+    #[serde(default)]
+    pub lat_p99_steady_ms: Option<f64>,
     /// Real CPython runtimes: the interpreter that ran the point, e.g. "CPython 3.12.1".
     #[serde(default)]
     pub interpreter: Option<String>,
@@ -51,6 +55,8 @@ impl Measurement {
     ) -> Self {
         let secs = elapsed.as_secs_f64().max(1e-9);
         let q = |p| quantile_ms(&stats.service_us, p);
+        let settling = settling(&timeline);
+        let ended = stats.ended.iter().map(|&(end, us)| (end, u64::from(us)));
         Measurement {
             tasks: stats.tasks,
             tasks_unfinished: unfinished,
@@ -71,7 +77,8 @@ impl Measurement {
             ctx_involuntary: usage.involuntary_switches,
             spawn_ms: spawn.as_secs_f64() * 1000.0,
             calibration,
-            settling: settling(&timeline),
+            lat_p99_steady_ms: settling.and_then(|st| quantile_after_ms(ended, st.steady_from_s, 0.99)),
+            settling,
             timeline,
             interpreter: None,
         }

@@ -19,6 +19,9 @@ pub struct TaskStats {
     pub service_us: Histogram<u32>,
     /// Arrival to end, including time queued.
     pub response_us: Histogram<u32>,
+    /// Elastic pools only: (end in ms since the window's start, service time in us) per
+    /// task, so that the P99 of the steady window can be taken once settling is known.
+    pub ended: Vec<(u32, u32)>,
     sum_beta: f64,
     sum_lock_frac: f64,
     sum_wall: Duration,
@@ -31,6 +34,7 @@ impl Default for TaskStats {
             tasks: 0,
             service_us: histogram(),
             response_us: histogram(),
+            ended: Vec::new(),
             sum_beta: 0.0,
             sum_lock_frac: 0.0,
             sum_wall: Duration::ZERO,
@@ -51,8 +55,15 @@ impl TaskStats {
         self.response_us.saturating_record(micros(t.wall + queued));
     }
 
+    /// Keeps when the task ended, for `quantile_after_ms`.
+    pub fn record_end(&mut self, since_start: Duration, t: &TaskTimes) {
+        let ms = u32::try_from(since_start.as_millis()).unwrap_or(u32::MAX);
+        self.ended.push((ms, u32::try_from(micros(t.wall)).unwrap_or(u32::MAX)));
+    }
+
     pub fn merge(&mut self, other: &TaskStats) {
         self.tasks += other.tasks;
+        self.ended.extend_from_slice(&other.ended);
         self.sum_beta += other.sum_beta;
         self.sum_lock_frac += other.sum_lock_frac;
         self.sum_wall += other.sum_wall;
@@ -138,7 +149,6 @@ fn micros(d: Duration) -> u64 {
     (d.as_micros() as u64).max(1)
 }
 
-/// Quantile of a microsecond histogram, in milliseconds.
 /// A latency histogram of raw microsecond values (the real-CPython driver sends those).
 pub fn latency_histogram(values_us: &[u64]) -> Histogram<u32> {
     let mut h = histogram();
@@ -148,6 +158,20 @@ pub fn latency_histogram(values_us: &[u64]) -> Histogram<u32> {
     h
 }
 
+/// Quantile `q` of the service times (us) of the tasks that ended `from_s` seconds or more
+/// after the window's start, in ms: the steady window's latency. `tasks`: (end ms, us).
+pub fn quantile_after_ms(tasks: impl IntoIterator<Item = (u32, u64)>, from_s: f64, q: f64) -> Option<f64> {
+    let from_ms = (from_s.max(0.0) * 1000.0) as u32;
+    let mut h = histogram();
+    for (end_ms, us) in tasks {
+        if end_ms >= from_ms {
+            h.saturating_record(us.max(1));
+        }
+    }
+    quantile_ms(&h, q)
+}
+
+/// Quantile of a microsecond histogram, in milliseconds.
 pub fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
     (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
 }
@@ -163,6 +187,24 @@ mod tests {
             lock_wait: Duration::from_millis(lock_ms),
             runq_wait: Duration::from_millis(1),
         }
+    }
+
+    #[test]
+    fn the_steady_p99_counts_only_tasks_that_ended_after_settling() {
+        // Slow tasks (100 ms) while settling, fast ones (2 ms) afterwards.
+        let mut s = TaskStats::default();
+        for i in 0..100u64 {
+            let t = if i < 50 { task(100, 1, 0) } else { task(2, 1, 0) };
+            s.record(&t, Duration::ZERO);
+            s.record_end(Duration::from_millis(i * 100), &t);
+        }
+        let all = quantile_ms(&s.service_us, 0.99).unwrap();
+        let ended = || s.ended.iter().map(|&(e, us)| (e, u64::from(us)));
+        let steady = quantile_after_ms(ended(), 5.0, 0.99).unwrap();
+        assert!((99.0..=101.0).contains(&all), "whole window {all}");
+        assert!((1.9..=2.1).contains(&steady), "after 5 s {steady}");
+        assert_eq!(quantile_after_ms(ended(), 0.0, 0.99), Some(all));
+        assert_eq!(quantile_after_ms(ended(), 100.0, 0.99), None);
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub struct Settling {
     /// a run that merely dipped there, and never includes the first half's search); the
     /// whole window's when the queue is empty at the end (a drained batch, open arrivals).
     pub steady_tps: f64,
+    /// Where the steady window starts (seconds since the window's start): the P99 of the
+    /// steady state counts tasks that ended from here on.
+    #[serde(default)]
+    pub steady_from_s: f64,
 }
 
 /// How far from the final throughput a smoothed interval may be and still count as settled:
@@ -99,12 +103,15 @@ pub fn settling(rows: &[TimelineRow]) -> Option<Settling> {
     let half = rows.iter().position(|r| r.t_s > last.t_s / 2.0).unwrap_or(0);
     let from = if last.queue_len == 0 { 0 } else { first.max(half) };
     let (done, time) = span(from, rows.len());
+    // Interval `from` began where the one before it ended.
+    let steady_from_s = if from == 0 { 0.0 } else { rows[from - 1].t_s };
     Some(Settling {
         final_threads: last.target,
         mean_threads,
         vetoes: last.vetoes,
         settle_s,
         steady_tps: if time > 0.0 { done / time } else { final_tps },
+        steady_from_s,
     })
 }
 
@@ -144,8 +151,10 @@ mod tests {
         ];
         let s = settling(&rows).unwrap();
         assert_eq!(s.settle_s, 1.0);
-        // Settled at 1.0 s; the steady state is the second half: 1020, 1000, 990, 1010.
+        // Settled at 1.0 s; the steady state is the second half: 1020, 1000, 990, 1010,
+        // the intervals ending at 2.5..4.0 s, so it starts at 2.0 s.
         assert!((s.steady_tps - 1005.0).abs() < 1e-9, "{}", s.steady_tps);
+        assert_eq!(s.steady_from_s, 2.0);
         assert_eq!(s.final_threads, 16);
         assert_eq!(s.vetoes, 2);
         // (4 + 8) * 0.5 + 16 * 3.0 over 4 s.
@@ -184,6 +193,7 @@ mod tests {
         rows[2].queue_len = 0;
         let s = settling(&rows).unwrap();
         assert!((s.steady_tps - 300.0).abs() < 1e-9, "{}", s.steady_tps);
+        assert_eq!(s.steady_from_s, 0.0);
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub struct Agg {
     /// "Pooled" P99: points.csv holds one P99 per repetition, not the latencies, so the
     /// pooled value is the largest per-repetition P99 (an upper bound of the true pooled P99).
     pub p99_max_ms: Option<f64>,
+    /// The same over the steady window (lat_p99_steady_ms where the row has it, else P99).
+    pub p99_steady_max_ms: Option<f64>,
     pub peak_rss_mb: Option<f64>,
     pub beta: Option<f64>,
     pub lock_wait: Option<f64>,
@@ -86,6 +88,7 @@ pub fn aggregate(rows: &[Row]) -> Vec<Agg> {
                 tps: Summary::of(&col(&|r| r.tps)),
                 steady: Summary::of(&col(&|r| r.steady_tps.or(r.tps))),
                 p99_max_ms: col(&|r| r.lat_p99_ms).into_iter().reduce(f64::max),
+                p99_steady_max_ms: col(&|r| r.lat_p99_steady_ms.or(r.lat_p99_ms)).into_iter().reduce(f64::max),
                 peak_rss_mb: mean(col(&|r| r.peak_rss_mb)),
                 beta: mean(col(&|r| r.beta_mean)),
                 lock_wait: mean(col(&|r| r.lock_wait_frac)),

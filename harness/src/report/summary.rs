@@ -144,6 +144,7 @@ mod tests {
             vetoes: None,
             settle_s: None,
             steady_tps: None,
+            lat_p99_steady_ms: None,
             interpreter: None,
             point_wall_s: 1.0,
             message: String::new(),

@@ -133,10 +133,11 @@ pub fn efficiency(effs: &[Efficiency]) -> Table {
     Table {
         title: "Efficiency against the optimum".into(),
         note: "eta = steady TPS (the steady_tps column where present, else tps) / mean TPS of the best fixed pool of the same device, runtime and workload. \
-               Swept strategies are taken at their best N. P99 x = the strategy's P99 over its whole window / the best fixed pool's P99."
+               Swept strategies are taken at their best N. P99 x = the strategy's P99 over its whole window / the best fixed pool's P99; \
+               steady P99 x = its P99 over the steady window (the one steady TPS counts) / the best fixed pool's P99."
             .into(),
-        header: vec!["device", "runtime", "workload", "strategy", "N", "mean N", "vetoes", "steady TPS [95 % CI]", "optimum TPS (N)", "eta", "P99 x"],
-        numeric: vec![false, false, false, false, true, true, true, true, true, true, true],
+        header: vec!["device", "runtime", "workload", "strategy", "N", "mean N", "vetoes", "steady TPS [95 % CI]", "optimum TPS (N)", "eta", "P99 x", "steady P99 x"],
+        numeric: vec![false, false, false, false, true, true, true, true, true, true, true, true],
         rows: effs
             .iter()
             .map(|e| {
@@ -148,14 +149,20 @@ pub fn efficiency(effs: &[Efficiency]) -> Table {
                         mean_ci(e.agg.steady),
                         format!("{:.0} ({})", e.optimum.tps_mean().unwrap_or(0.0), e.optimum.group.threads),
                         format!("{:.1} %", 100.0 * e.eta),
-                        match (e.agg.p99_max_ms, e.optimum.p99_max_ms) {
-                            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
-                            _ => "-".into(),
-                        },
+                        ratio(e.agg.p99_max_ms, e.optimum.p99_max_ms),
+                        ratio(e.agg.p99_steady_max_ms, e.optimum.p99_max_ms),
                     ],
                 )
             })
             .collect(),
+    }
+}
+
+/// a / b to two decimals, "-" without both.
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "-".into(),
     }
 }
 

@@ -68,6 +68,9 @@ pub struct Row {
     pub vetoes: Option<u32>,
     pub settle_s: Option<f64>,
     pub steady_tps: Option<f64>,
+    /// P99 latency over the same steady window as steady_tps (ms).
+    #[serde(default)]
+    pub lat_p99_steady_ms: Option<f64>,
     /// Real CPython runtimes: the interpreter that ran the point, e.g. "CPython 3.12.1".
     #[serde(default)]
     pub interpreter: Option<String>,
@@ -130,6 +133,7 @@ impl Row {
             vetoes: st.map(|s| s.vetoes),
             settle_s: st.map(|s| s.settle_s),
             steady_tps: st.map(|s| s.steady_tps),
+            lat_p99_steady_ms: m.and_then(|m| m.lat_p99_steady_ms),
             interpreter: m.and_then(|m| m.interpreter.clone()),
             point_wall_s: end.point_wall_s,
             // One physical line per row keeps resume's partial-line repair simple.

@@ -13,7 +13,7 @@ use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
 use workloads::locate::{find_upward, looked};
 
-use crate::measure::{latency_histogram, quantile_ms, settling, Measurement, TimelineRow};
+use crate::measure::{latency_histogram, quantile_after_ms, quantile_ms, settling, Measurement, TimelineRow};
 use crate::scenario::{Point, RuntimeSpec};
 
 pub const VENV_DIR: &str = ".venv-cpython";
@@ -83,6 +83,9 @@ struct Answer {
     elapsed_s: f64,
     spawn_ms: f64,
     service_us: Vec<u64>,
+    /// When each task of service_us ended, in ms since the window's start.
+    #[serde(default)]
+    end_ms: Vec<u32>,
     response_us: Vec<u64>,
     beta_mean: Option<f64>,
     lock_wait_frac: Option<f64>,
@@ -163,6 +166,9 @@ fn parse_answer(
 
 fn measurement(a: Answer) -> Measurement {
     let service = latency_histogram(&a.service_us);
+    let settling = settling(&a.timeline);
+    let ended = a.end_ms.iter().copied().zip(a.service_us.iter().copied());
+    let lat_p99_steady_ms = settling.and_then(|st| quantile_after_ms(ended, st.steady_from_s, 0.99));
     let response = latency_histogram(&a.response_us);
     let secs = a.elapsed_s.max(1e-9);
     let info = &a.interpreter;
@@ -191,7 +197,8 @@ fn measurement(a: Answer) -> Measurement {
         ctx_involuntary: a.ctx_involuntary,
         spawn_ms: a.spawn_ms,
         calibration: Vec::new(),
-        settling: settling(&a.timeline),
+        settling,
+        lat_p99_steady_ms,
         timeline: a.timeline,
         interpreter: Some(format!("CPython {}{build}", info.version)),
     }

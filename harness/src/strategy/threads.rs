@@ -29,6 +29,8 @@ struct Core {
     queue: Arc<Shared>,
     /// Closed at the end of the measurement window: later completions are not counted.
     closed: AtomicBool,
+    /// Elastic pools keep each task's end time, for the steady window's P99.
+    elastic: bool,
 }
 
 impl Core {
@@ -45,6 +47,9 @@ impl Core {
             let mut stripe = self.stats[w % STRIPES].lock().unwrap_or_else(|e| e.into_inner());
             if !self.closed.load(Ordering::Acquire) {
                 stripe.record(&times, began - job.queued_at);
+                if let Some(b) = self.budget.get().filter(|_| self.elastic) {
+                    stripe.record_end(b.start.elapsed(), &times);
+                }
             }
         }
         // Closed loop only: open-loop arrivals come from the feeder alone.
@@ -86,6 +91,7 @@ pub fn run(
         budget: OnceLock::new(),
         queue: Arc::new(Shared::default()),
         closed: AtomicBool::new(false),
+        elastic: controller.is_some(),
     });
     let t0 = Instant::now();
     let worker = core.clone();

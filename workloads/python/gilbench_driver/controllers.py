@@ -396,10 +396,11 @@ class _Est:
 
 
 class _Probe:
-    __slots__ = ("base", "base_tps", "base_wait", "up", "seek")
+    __slots__ = ("base", "base_tps", "base_wait", "up", "seek", "stretched")
 
-    def __init__(self, base, base_tps, base_wait, up, seek):
+    def __init__(self, base, base_tps, base_wait, up, seek, stretched=False):
         self.base, self.base_tps, self.base_wait, self.up, self.seek = base, base_tps, base_wait, up, seek
+        self.stretched = stretched
 
 
 SEEK, CLIMB, SETTLED = "seek", "climb", "settled"
@@ -623,6 +624,11 @@ class OursController(_Controller):
         """Idle CPU and little lock waiting: more threads can still turn waiting into work."""
         return m.cpu_util is not None and m.cpu_util < self.p["cpu_busy"] and m.lock < self.p["contention_low"]
 
+    def _known_worse(self, n, than):
+        """n was measured in this regime and lost to `than` beyond the noise (as ours.rs)."""
+        return any(k == n and than.tps > 0.0 and e.tps / than.tps - 1.0 < -self._threshold(than, e)
+                   for k, e in self.table)
+
     def _up_from(self, n):
         return max(as_u32(rround(float(n) * self.p["probe_factor"])), sat_add(n, 1))
 
@@ -658,8 +664,9 @@ class OursController(_Controller):
             else:
                 self._veto()
                 vetoed = True
-        if m.wait >= p["contention_low"] and self.target > lo:
-            if self._start_probe(self._down_from(self.target), False, False, m, tps):
+        down = self._down_from(self.target)
+        if m.wait >= p["contention_low"] and self.target > lo and not self._known_worse(down, tps):
+            if self._start_probe(down, False, False, m, tps):
                 return "veto" if vetoed else "shrink"
         self._settle(model, tps)
         return "veto" if vetoed else "hold"
@@ -700,21 +707,31 @@ class OursController(_Controller):
                     self._veto()
                     self._settle(model, tps)
                     return "veto"
-                if m.wait >= p["contention_low"] and self.target > self._bounds()[0]:
-                    if self._start_probe(self._down_from(self.target), False, False, m, tps):
+                down = self._down_from(self.target)
+                if (m.wait >= p["contention_low"] and self.target > self._bounds()[0]
+                        and not self._known_worse(down, tps)):
+                    if self._start_probe(down, False, False, m, tps):
                         return "shrink"
                     self._settle(model, tps)
                     return "hold"
                 self._settle(model, tps)
                 return "hold"
+            # A climb that tied with a small gain goes one step further (as ours.rs).
+            c = self._change(pr, tps)
+            small_gain = c is not None and c[0] > 0.0
+            if (verdict is None and pr.up and not pr.seek and not pr.stretched and small_gain and queue
+                    and m.wait < p["contention_high"] and self._move_to(self._up_from(self.target))):
+                self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, True, False, True)
+                return "grow"
             if pr.up:
                 self._veto()
                 base_wait_high = pr.base_wait >= p["contention_low"]
                 fell = verdict is False
                 down = self._down_from(pr.base)
-                if not pr.seek and (base_wait_high or fell) and down >= self._bounds()[0] and down < pr.base:
+                if (not pr.seek and (base_wait_high or fell) and down >= self._bounds()[0] and down < pr.base
+                        and not self._known_worse(down, pr.base_tps)):
                     self._move_to(down)
-                    self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, False, pr.seek)
+                    self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, False, pr.seek, pr.stretched)
                 else:
                     self._move_to(pr.base)
                     if pr.seek:

@@ -69,6 +69,9 @@ class Totals:
         self.sum_runq = 0.0
         self.service_us = []
         self.response_us = []
+        # When each task ended (perf_counter), beside service_us: the harness takes the
+        # P99 of the steady window from these once it knows when the pool settled.
+        self.ends = []
         self.last_end = None
 
     def record(self, end, wall, cpu, runq, queued_at):
@@ -79,6 +82,7 @@ class Totals:
             self.sum_wall += wall
             self.sum_runq += runq
             self.service_us.append(int(wall * 1e6))
+            self.ends.append(end)
             self.response_us.append(int((end - queued_at) * 1e6))
             if self.last_end is None or end > self.last_end:
                 self.last_end = end

@@ -175,6 +175,7 @@ def record(pt, ok_fields):
     with t.lock:
         tasks = t.tasks
         service, response = list(t.service_us), list(t.response_us)
+        ends = list(t.ends)
         beta = t.sum_beta / tasks if tasks else None
         runq = min(1.0, t.sum_runq / t.sum_wall) if t.sum_wall > 0 else None
         last_end = t.last_end
@@ -189,6 +190,7 @@ def record(pt, ok_fields):
         "elapsed_s": max(elapsed, 0.0),
         "service_us": service,
         "response_us": response,
+        "end_ms": [max(0, int((e - pt.start) * 1000)) for e in ends] if pt.start is not None else [],
         "beta_mean": beta,
         "lock_wait_frac": None,
         "runq_wait_frac": runq,
