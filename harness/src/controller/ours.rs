@@ -39,9 +39,11 @@
 //!    Veto (counted) and the pool steps back to the best N. After a failed upward probe, if
 //!    the pool waits (`w >= contention_low`) or throughput fell, probe downwards
 //!    (`N / probe_factor`), accepted on the same tie rule; continue down while contention
-//!    stays high; an N already measured worse in this regime is not probed again. A probe
-//!    up that ties with a small gain goes one step further, judged against the same base
-//!    (curves that rise a little per step). Then settle.
+//!    stays high. Where a step down would reach an N already measured worse in this regime,
+//!    probe halfway (geometrically) instead, until no thread count is left in between: the
+//!    smallest N within the margin of the best, since above the knee extra threads only add
+//!    latency. A probe up that ties with a small gain goes one step further, judged against
+//!    the same base (curves that rise a little per step). Then settle.
 //! 4. Settled: hold. Re-probe after `reprobe_windows` windows, doubling the wait (up to
 //!    `reprobe_backoff_max` x) each time a re-probe ends where it started. Re-seek at once
 //!    when the model's `N*` moves by more than `regime_change_ratio` x or throughput at the
@@ -558,14 +560,16 @@ impl OursController {
 
     /// A probe still within the noise when it may last no longer: the point estimate
     /// decides, with `margin` as a dead band in which fewer threads win (less latency, less
-    /// memory). A step up is also kept while the cores are not yet busy and the lock is not
-    /// the bottleneck: there small gains below the noise add up (native code, variable I/O).
+    /// memory). A step up is also kept while the cores are not yet busy: there small gains
+    /// below the noise add up (native code, variable I/O). Never while the lock is the
+    /// bottleneck (lock wait >= `contention_low`): there a thread more only queues for it,
+    /// and on a flat plateau a noisy point gain would walk the pool up, adding latency.
     /// Letting every tie go down ratcheted flat-topped CPU-bound optima down by steps each
     /// losing a little less than the noise (speech-features settled at 89 %).
     fn tie_break(&self, pr: &Probe, now: Est, m: &Meas) -> bool {
         let change = self.change(pr, now).map_or(0.0, |c| c.0);
         if pr.up {
-            change > self.p.margin || self.room_to_grow(m)
+            self.lock_free(m) && (change > self.p.margin || self.room_to_grow(m))
         } else {
             change >= -self.p.margin
         }
@@ -590,16 +594,38 @@ impl OursController {
 
     /// Idle CPU and little lock waiting: more threads can still turn waiting into work.
     fn room_to_grow(&self, m: &Meas) -> bool {
-        m.cpu_util.is_some_and(|u| u < self.p.cpu_busy) && m.lock < self.p.contention_low
+        m.cpu_util.is_some_and(|u| u < self.p.cpu_busy) && self.lock_free(m)
     }
 
-    /// Whether `n` was measured in this regime and lost to `than` beyond the noise: no
-    /// need to probe it again (a veto at the top used to send the pool back down to an N
-    /// it had just climbed past).
-    fn known_worse(&self, n: u32, than: Est) -> bool {
-        self.table.iter().any(|e| {
-            e.0 == n && than.tps > 0.0 && e.1.tps / than.tps - 1.0 < -self.threshold(than, e.1)
-        })
+    /// The lock is not the bottleneck.
+    fn lock_free(&self, m: &Meas) -> bool {
+        m.lock < self.p.contention_low
+    }
+
+    /// Whether an estimate lost to `than` beyond the noise.
+    fn lost(&self, e: Est, than: Est) -> bool {
+        than.tps > 0.0 && e.tps / than.tps - 1.0 < -self.threshold(than, e)
+    }
+
+    /// Where to probe below `from` (measured at `than`): a `probe_factor` step, or, when an
+    /// N in that step was measured in this regime and lost to `than`, halfway (geometrically)
+    /// between the largest such N and `from`; None when no thread count is left in between.
+    /// Above the knee of a throughput curve every extra thread only queues (under a lock a
+    /// task's wall time grows with N), so the smallest N within the margin of the best is the
+    /// one to hold, and 1.5x steps are too coarse to find it (7 -> 11 threads is +57 % latency).
+    fn next_down(&self, from: u32, than: Est) -> Option<u32> {
+        let step = self.down_from(from).max(self.bounds().0);
+        let worse = self
+            .table
+            .iter()
+            .filter(|e| e.0 >= step && e.0 < from && self.lost(e.1, than))
+            .map(|e| e.0)
+            .max();
+        let n = match worse {
+            None => step,
+            Some(w) => (f64::from(w) * f64::from(from)).sqrt().round() as u32,
+        };
+        (n >= self.bounds().0 && n < from && worse.is_none_or(|w| n > w)).then_some(n)
     }
 
     fn up_from(&self, n: u32) -> u32 {
@@ -649,7 +675,7 @@ impl OursController {
 
     /// Climb from the current, measured N: up while allowed, else down while waiting.
     fn climb(&mut self, m: &Meas, model: Option<u32>, tps: Est, queue: bool) -> Decision {
-        let (lo, hi) = self.bounds();
+        let hi = self.bounds().1;
         self.mode = match self.mode {
             Mode::Settled { started_at, .. } => Mode::Settled {
                 windows: 0,
@@ -669,8 +695,8 @@ impl OursController {
                 vetoed = true;
             }
         }
-        let n = self.down_from(self.target);
-        if m.wait >= self.p.contention_low && self.target > lo && !self.known_worse(n, tps) {
+        let down = self.next_down(self.target, tps).filter(|_| m.wait >= self.p.contention_low);
+        if let Some(n) = down {
             if self.start_probe(n, false, false, m, tps) {
                 return if vetoed {
                     Decision::Veto
@@ -730,11 +756,9 @@ impl OursController {
                         self.settle(model, tps);
                         Decision::Veto
                     }
-                } else if m.wait >= self.p.contention_low
-                    && self.target > self.bounds().0
-                    && !self.known_worse(self.down_from(self.target), tps)
+                } else if let Some(n) =
+                    self.next_down(self.target, tps).filter(|_| m.wait >= self.p.contention_low)
                 {
-                    let n = self.down_from(self.target);
                     if self.start_probe(n, false, false, &m, tps) {
                         Decision::Shrink
                     } else {
@@ -755,6 +779,7 @@ impl OursController {
                 && !pr.seek
                 && !pr.stretched
                 && small_gain
+                && self.lock_free(&m)
                 && queue
                 && m.wait < self.p.contention_high
                 && self.move_to(self.up_from(self.target))
@@ -770,13 +795,8 @@ impl OursController {
                 self.veto();
                 let base_wait_high = pr.base_wait >= self.p.contention_low;
                 let fell = verdict == Some(false);
-                let down = self.down_from(pr.base);
-                if !pr.seek
-                    && (base_wait_high || fell)
-                    && down >= self.bounds().0
-                    && down < pr.base
-                    && !self.known_worse(down, pr.base_tps)
-                {
+                let down = self.next_down(pr.base, pr.base_tps);
+                if let Some(down) = down.filter(|_| !pr.seek && (base_wait_high || fell)) {
                     self.move_to(down);
                     self.probe = Some(Probe { up: false, ..pr });
                 } else {
@@ -1246,10 +1266,13 @@ mod tests {
         assert!(c.tie_break(&down, est(99.0), &m(1.0, 0.5)));
         let up = Probe { up: true, ..down };
         c.target = 6;
-        // Up: a point gain above the margin is kept; below it only with room to grow.
-        assert!(c.tie_break(&up, est(104.0), &m(1.0, 0.5)));
-        assert!(!c.tie_break(&up, est(101.0), &m(1.0, 0.5)));
+        // Up: a point gain above the margin is kept; below it only with room to grow;
+        // neither while the lock is the bottleneck.
+        assert!(c.tie_break(&up, est(104.0), &m(1.0, 0.1)));
+        assert!(!c.tie_break(&up, est(101.0), &m(1.0, 0.1)));
         assert!(c.tie_break(&up, est(101.0), &m(0.5, 0.0)));
+        assert!(!c.tie_break(&up, est(104.0), &m(1.0, 0.5)));
+        assert!(!c.tie_break(&up, est(101.0), &m(0.5, 0.5)));
     }
 
     /// Throughput that rises 1.5 % per step of 1.5x up to 30 threads (below the margin of
@@ -1278,16 +1301,24 @@ mod tests {
     }
 
     #[test]
-    fn an_n_measured_worse_is_not_probed_again() {
-        // Measured at 8 and 12 in this regime, 8 clearly lower: after a failed probe up
-        // from 12 the pool goes back to 12, not down to 8 which it climbed past.
+    fn below_an_n_measured_worse_the_gap_is_halved() {
         let mut c = ours();
-        c.target = 12;
-        let est = |tps| Est { tps, se: 5.0 };
-        c.table = vec![(8, est(800.0)), (12, est(1000.0))];
-        assert!(c.known_worse(8, est(1000.0)));
-        assert!(!c.known_worse(8, est(805.0)), "within the noise");
-        assert!(!c.known_worse(6, est(1000.0)), "never measured");
+        let est = |tps| Est { tps, se: 1.0 };
+        // Nothing measured below 11: a 1.5x step.
+        c.table = vec![(11, est(100.0))];
+        assert_eq!(c.next_down(11, est(100.0)), Some(7));
+        // 7 lost to 11 beyond the noise: look at 9 (sqrt(7 x 11) = 8.8), then at 8.
+        c.table = vec![(7, est(88.0)), (11, est(100.0))];
+        assert_eq!(c.next_down(11, est(100.0)), Some(9));
+        c.table.push((9, est(99.0)));
+        assert_eq!(c.next_down(9, est(99.0)), Some(8));
+        // Between 7 and 8 there is no thread count left.
+        assert_eq!(c.next_down(8, est(99.0)), None);
+        // 7 within the noise of 11 is no loss: the plain step again.
+        c.table = vec![(7, est(99.5)), (11, est(100.0))];
+        assert_eq!(c.next_down(11, est(100.0)), Some(7));
+        // Never below n_min.
+        assert_eq!(c.next_down(1, est(100.0)), None);
     }
 
     #[test]

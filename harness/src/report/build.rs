@@ -8,6 +8,7 @@ use anyhow::Context;
 use super::aggregate::{aggregate, efficiencies, optima, FIXED};
 use super::figures::{self, sweep::Metric, Outcome, Rendered};
 use super::load::Dataset;
+use super::controllers;
 use super::tables::{self, Table};
 use super::{html, markdown};
 
@@ -82,6 +83,8 @@ pub fn write(input: &Path, opts: &Options) -> anyhow::Result<Report> {
     let mut tbls = vec![tables::optima(&opts_)];
     tbls.extend(tables::cliffs_by_runtime(&aggs));
     if !effs.is_empty() {
+        tbls.extend(controllers::pivot(&effs));
+        tbls.extend(controllers::summary(&effs));
         tbls.push(tables::efficiency(&effs));
     }
     tbls.extend(tables::strategies(&aggs));

@@ -5,6 +5,7 @@
 pub mod aggregate;
 pub mod build;
 pub mod compare;
+pub mod controllers;
 pub mod figures;
 pub mod html;
 pub mod load;

@@ -102,11 +102,12 @@ fn threads(n: u32) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::limits::Enforcement;
 
-    fn row(threads: u32, rep: u32, tps: f64, status: Status) -> Row {
+    /// A fixed-pool row of one device, runtime and workload (the report's tests share it).
+    pub fn row(threads: u32, rep: u32, tps: f64, status: Status) -> Row {
         Row {
             scenario: "s".into(),
             device: "d".into(),

@@ -159,7 +159,7 @@ pub fn efficiency(effs: &[Efficiency]) -> Table {
 }
 
 /// a / b to two decimals, "-" without both.
-fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+pub fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
         _ => "-".into(),

@@ -601,7 +601,7 @@ class OursController(_Controller):
         c = self._change(pr, now)
         change = 0.0 if c is None else c[0]
         if pr.up:
-            return change > self.p["margin"] or self._room_to_grow(m)
+            return self._lock_free(m) and (change > self.p["margin"] or self._room_to_grow(m))
         return change >= -self.p["margin"]
 
     def _model(self, m, cores):
@@ -622,12 +622,25 @@ class OursController(_Controller):
 
     def _room_to_grow(self, m):
         """Idle CPU and little lock waiting: more threads can still turn waiting into work."""
-        return m.cpu_util is not None and m.cpu_util < self.p["cpu_busy"] and m.lock < self.p["contention_low"]
+        return m.cpu_util is not None and m.cpu_util < self.p["cpu_busy"] and self._lock_free(m)
 
-    def _known_worse(self, n, than):
-        """n was measured in this regime and lost to `than` beyond the noise (as ours.rs)."""
-        return any(k == n and than.tps > 0.0 and e.tps / than.tps - 1.0 < -self._threshold(than, e)
-                   for k, e in self.table)
+    def _lock_free(self, m):
+        return m.lock < self.p["contention_low"]
+
+    def _lost(self, e, than):
+        return than.tps > 0.0 and e.tps / than.tps - 1.0 < -self._threshold(than, e)
+
+    def _next_down(self, frm, than):
+        """A probe_factor step below frm, or halfway (geometrically) between frm and the
+        largest N in that step that lost to `than`; None when nothing is left (as ours.rs)."""
+        lo = self._bounds()[0]
+        step = max(self._down_from(frm), lo)
+        worse = [k for k, e in self.table if step <= k < frm and self._lost(e, than)]
+        w = max(worse) if worse else None
+        n = step if w is None else as_u32(rround(math.sqrt(float(w) * float(frm))))
+        if n >= lo and n < frm and (w is None or n > w):
+            return n
+        return None
 
     def _up_from(self, n):
         return max(as_u32(rround(float(n) * self.p["probe_factor"])), sat_add(n, 1))
@@ -664,8 +677,8 @@ class OursController(_Controller):
             else:
                 self._veto()
                 vetoed = True
-        down = self._down_from(self.target)
-        if m.wait >= p["contention_low"] and self.target > lo and not self._known_worse(down, tps):
+        down = self._next_down(self.target, tps) if m.wait >= p["contention_low"] else None
+        if down is not None:
             if self._start_probe(down, False, False, m, tps):
                 return "veto" if vetoed else "shrink"
         self._settle(model, tps)
@@ -707,9 +720,8 @@ class OursController(_Controller):
                     self._veto()
                     self._settle(model, tps)
                     return "veto"
-                down = self._down_from(self.target)
-                if (m.wait >= p["contention_low"] and self.target > self._bounds()[0]
-                        and not self._known_worse(down, tps)):
+                down = self._next_down(self.target, tps) if m.wait >= p["contention_low"] else None
+                if down is not None:
                     if self._start_probe(down, False, False, m, tps):
                         return "shrink"
                     self._settle(model, tps)
@@ -719,7 +731,7 @@ class OursController(_Controller):
             # A climb that tied with a small gain goes one step further (as ours.rs).
             c = self._change(pr, tps)
             small_gain = c is not None and c[0] > 0.0
-            if (verdict is None and pr.up and not pr.seek and not pr.stretched and small_gain and queue
+            if (verdict is None and pr.up and not pr.seek and not pr.stretched and small_gain and self._lock_free(m) and queue
                     and m.wait < p["contention_high"] and self._move_to(self._up_from(self.target))):
                 self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, True, False, True)
                 return "grow"
@@ -727,9 +739,8 @@ class OursController(_Controller):
                 self._veto()
                 base_wait_high = pr.base_wait >= p["contention_low"]
                 fell = verdict is False
-                down = self._down_from(pr.base)
-                if (not pr.seek and (base_wait_high or fell) and down >= self._bounds()[0] and down < pr.base
-                        and not self._known_worse(down, pr.base_tps)):
+                down = self._next_down(pr.base, pr.base_tps)
+                if down is not None and not pr.seek and (base_wait_high or fell):
                     self._move_to(down)
                     self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, False, pr.seek, pr.stretched)
                 else:

@@ -1,0 +1,173 @@
+//! The elastic pools side by side against the optimum: one row per device, runtime and
+//! workload with a cell per controller, and a summary per controller against our target
+//! (at least 98 % of the best fixed pool with a P99 no worse than 1.2x its P99).
+
+use std::collections::BTreeMap;
+
+use super::aggregate::Efficiency;
+use super::tables::{ratio, Table};
+
+/// The elastic pools with their default parameters, in the order shown. Variants with other
+/// parameters (a sensitivity sweep) are in the efficiency table only.
+const CONTROLLERS: [&str; 4] = ["adaptive", "adaptive-paper", "adaptive-betapool", "queue-scaler"];
+const TARGET_ETA: f64 = 0.98;
+const TARGET_P99: f64 = 1.2;
+
+type Cell<'a> = (&'a str, &'a str, &'a str);
+
+/// Efficiencies of the default-parameter elastic pools by (device, runtime, workload).
+fn by_cell<'a>(effs: &'a [Efficiency<'a>]) -> BTreeMap<Cell<'a>, BTreeMap<&'a str, &'a Efficiency<'a>>> {
+    let mut out: BTreeMap<Cell, BTreeMap<&str, &Efficiency>> = BTreeMap::new();
+    for e in effs {
+        let g = &e.agg.group;
+        if let Some(&name) = CONTROLLERS.iter().find(|&&c| c == g.strategy) {
+            out.entry((&g.device, &g.runtime, &g.workload)).or_default().insert(name, e);
+        }
+    }
+    out
+}
+
+/// P99 over the steady window relative to the best fixed pool's P99.
+fn steady_p99_x(e: &Efficiency) -> Option<f64> {
+    match (e.agg.p99_steady_max_ms, e.optimum.p99_max_ms) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+pub fn pivot(effs: &[Efficiency]) -> Option<Table> {
+    let cells = by_cell(effs);
+    let shown: Vec<&'static str> =
+        CONTROLLERS.into_iter().filter(|c| cells.values().any(|m| m.contains_key(c))).collect();
+    if shown.is_empty() {
+        return None;
+    }
+    let mut header = vec!["device", "runtime", "workload", "best fixed TPS (N)"];
+    header.extend(&shown);
+    let rows = cells
+        .iter()
+        .map(|((d, r, w), m)| {
+            let opt = m.values().next().map(|e| e.optimum);
+            let mut row = vec![d.to_string(), r.to_string(), w.to_string()];
+            row.push(opt.map_or("-".into(), |o| format!("{:.0} ({})", o.tps_mean().unwrap_or(0.0), o.group.threads)));
+            row.extend(shown.iter().map(|c| match m.get(c) {
+                Some(e) => format!(
+                    "{:.1} % / {} / {}",
+                    100.0 * e.eta,
+                    ratio(e.agg.p99_max_ms, e.optimum.p99_max_ms),
+                    ratio(e.agg.p99_steady_max_ms, e.optimum.p99_max_ms)
+                ),
+                None => "-".into(),
+            }));
+            row
+        })
+        .collect();
+    let n = header.len();
+    Some(Table {
+        title: "Controllers against the optimum".into(),
+        note: "Each cell: eta (steady TPS / mean TPS of the best fixed pool) / P99 over the whole window / P99 over the \
+               steady window, both relative to the best fixed pool's P99."
+            .into(),
+        header,
+        numeric: (0..n).map(|i| i >= 3).collect(),
+        rows,
+    })
+}
+
+pub fn summary(effs: &[Efficiency]) -> Option<Table> {
+    let cells = by_cell(effs);
+    let rows: Vec<Vec<String>> = CONTROLLERS
+        .iter()
+        .filter_map(|&c| {
+            let mine: Vec<(&Cell, &Efficiency)> = cells.iter().filter_map(|(k, m)| Some((k, *m.get(c)?))).collect();
+            if mine.is_empty() {
+                return None;
+            }
+            let mut etas: Vec<f64> = mine.iter().map(|(_, e)| e.eta).collect();
+            etas.sort_by(f64::total_cmp);
+            let k = etas.len();
+            let median = if k % 2 == 1 { etas[k / 2] } else { (etas[k / 2 - 1] + etas[k / 2]) / 2.0 };
+            let met = mine.iter().filter(|(_, e)| e.eta >= TARGET_ETA).count();
+            let met_p99 = mine
+                .iter()
+                .filter(|(_, e)| e.eta >= TARGET_ETA && steady_p99_x(e).is_some_and(|x| x <= TARGET_P99))
+                .count();
+            // Cells where `adaptive` ran too: in how many it did better.
+            let ahead = if c == CONTROLLERS[0] {
+                "-".to_string()
+            } else {
+                let both: Vec<(f64, f64)> = mine
+                    .iter()
+                    .filter_map(|(k, e)| Some((cells[*k].get(CONTROLLERS[0])?.eta, e.eta)))
+                    .collect();
+                format!("{}/{}", both.iter().filter(|(a, b)| a > b).count(), both.len())
+            };
+            Some(vec![
+                c.to_string(),
+                k.to_string(),
+                format!("{:.1} %", 100.0 * etas.iter().sum::<f64>() / k as f64),
+                format!("{:.1} %", 100.0 * median),
+                format!("{:.1} %", 100.0 * etas[0]),
+                format!("{met}/{k}"),
+                format!("{met_p99}/{k}"),
+                ahead,
+            ])
+        })
+        .collect();
+    (!rows.is_empty()).then(|| Table {
+        title: "Controllers: summary".into(),
+        note: format!(
+            "Over the cells of the table above. Target: eta >= {:.0} % with the steady-window P99 <= {TARGET_P99}x the \
+             best fixed pool's. 'adaptive ahead': cells where adaptive's eta is higher than this controller's.",
+            100.0 * TARGET_ETA
+        ),
+        header: vec![
+            "controller",
+            "cells",
+            "mean eta",
+            "median eta",
+            "min eta",
+            ">= 98 %",
+            ">= 98 % and steady P99 <= 1.2x",
+            "adaptive ahead",
+        ],
+        numeric: vec![false, true, true, true, true, true, true, true],
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::aggregate::{aggregate, efficiencies, optima};
+    use crate::report::summary::tests::row as fixed_row;
+    use crate::results::{Row, Status};
+
+    fn row(strategy: &str, threads: u32, tps: f64, p99: f64, steady_p99: Option<f64>) -> Row {
+        let mut r = fixed_row(threads, 0, tps, Status::Ok);
+        r.strategy = strategy.into();
+        r.lat_p99_ms = Some(p99);
+        r.lat_p99_steady_ms = steady_p99;
+        r
+    }
+
+    #[test]
+    fn cells_and_summary_follow_the_measurements() {
+        let rows = vec![
+            row("fixed", 8, 100.0, 10.0, None),
+            row("fixed", 16, 90.0, 20.0, None),
+            row("adaptive", 0, 99.0, 30.0, Some(11.0)),
+            row("adaptive-paper", 0, 50.0, 9.0, Some(9.0)),
+        ];
+        let aggs = aggregate(&rows);
+        let opts = optima(&aggs);
+        let effs = efficiencies(&aggs, &opts);
+        let t = pivot(&effs).expect("a pivot");
+        assert_eq!(t.header[3..], ["best fixed TPS (N)", "adaptive", "adaptive-paper"]);
+        assert_eq!(t.rows[0][3..], ["100 (8)", "99.0 % / 3.00 / 1.10", "50.0 % / 0.90 / 0.90"]);
+        let s = summary(&effs).expect("a summary");
+        // adaptive meets both (99 %, 1.1x steady); the paper's neither; adaptive is ahead.
+        assert_eq!(s.rows[0][5..], ["1/1", "1/1", "-"]);
+        assert_eq!(s.rows[1][5..], ["0/1", "0/1", "1/1"]);
+    }
+}
