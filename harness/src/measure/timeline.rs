@@ -97,11 +97,15 @@ pub fn settling(rows: &[TimelineRow]) -> Option<Settling> {
         }
     }
     let settle_s = if first == 0 { 0.0 } else { rows[first - 1].t_s };
-    // The steady window starts at settling or at half-time, whichever is later. A run whose
-    // queue is empty at the end drained a batch or kept up with its arrivals: its throughput
-    // is set by the work offered, and the steady state is the whole window.
+    // The steady window starts at settling or at half-time, whichever is later, but no later
+    // than the last quarter: a run that only settled in its last intervals (a probe that
+    // ended just before the deadline) is judged on its last quarter, not on one interval
+    // (after a shrink from 189 to 84 threads, one 0.25 s interval of a rag-pipeline run
+    // counted 552 TPS where no pool exceeds 340). A run whose queue is empty at the end
+    // drained a batch or kept up with its arrivals: its throughput is set by the work
+    // offered, and the steady state is the whole window.
     let half = rows.iter().position(|r| r.t_s > last.t_s / 2.0).unwrap_or(0);
-    let from = if last.queue_len == 0 { 0 } else { first.max(half) };
+    let from = if last.queue_len == 0 { 0 } else { first.max(half).min(tail) };
     let (done, time) = span(from, rows.len());
     // Interval `from` began where the one before it ended.
     let steady_from_s = if from == 0 { 0.0 } else { rows[from - 1].t_s };
@@ -184,6 +188,19 @@ mod tests {
         }
         let s = settling(&rows).unwrap();
         assert!(s.steady_tps > 27_500.0, "{}", s.steady_tps);
+    }
+
+    #[test]
+    fn a_run_that_settles_in_its_last_interval_is_judged_on_its_last_quarter() {
+        // 40 intervals near 330 TPS with swings, then one burst of 550 as the pool shrinks.
+        let mut rows: Vec<TimelineRow> =
+            (0..40).map(|k| row(0.25 * (k + 1) as f64, 126, if k % 2 == 0 { 380.0 } else { 280.0 })).collect();
+        rows.push(row(10.25, 84, 550.0));
+        let s = settling(&rows).unwrap();
+        // The last quarter: 11 of the 41 intervals, 10 alternating 380/280, then the burst.
+        let expect = (5.0 * 380.0 + 5.0 * 280.0 + 550.0) / 11.0;
+        assert!((s.steady_tps - expect).abs() < 1e-6, "{} vs {expect}", s.steady_tps);
+        assert_eq!(s.steady_from_s, 7.5);
     }
 
     #[test]
