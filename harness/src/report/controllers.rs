@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::aggregate::Efficiency;
-use super::tables::{ratio, Table};
+use super::tables::{optimum_cell, ratio, ratio_of, Table};
 
 /// The elastic pools with their default parameters, in the order shown. Variants with other
 /// parameters (a sensitivity sweep) are in the efficiency table only.
@@ -29,10 +29,7 @@ fn by_cell<'a>(effs: &'a [Efficiency<'a>]) -> BTreeMap<Cell<'a>, BTreeMap<&'a st
 
 /// P99 over the steady window relative to the best fixed pool's P99.
 fn steady_p99_x(e: &Efficiency) -> Option<f64> {
-    match (e.agg.p99_steady_max_ms, e.optimum.p99_max_ms) {
-        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-        _ => None,
-    }
+    ratio_of(e.agg.p99_steady_max_ms, e.optimum.p99_max_ms)
 }
 
 pub fn pivot(effs: &[Efficiency]) -> Option<Table> {
@@ -49,7 +46,7 @@ pub fn pivot(effs: &[Efficiency]) -> Option<Table> {
         .map(|((d, r, w), m)| {
             let opt = m.values().next().map(|e| e.optimum);
             let mut row = vec![d.to_string(), r.to_string(), w.to_string()];
-            row.push(opt.map_or("-".into(), |o| format!("{:.0} ({})", o.tps_mean().unwrap_or(0.0), o.group.threads)));
+            row.push(opt.map_or("-".into(), optimum_cell));
             row.extend(shown.iter().map(|c| match m.get(c) {
                 Some(e) => format!(
                     "{:.1} % / {} / {}",

@@ -147,7 +147,7 @@ pub fn efficiency(effs: &[Efficiency]) -> Table {
                         opt(e.agg.mean_threads, 1),
                         opt(e.agg.vetoes, 0),
                         mean_ci(e.agg.steady),
-                        format!("{:.0} ({})", e.optimum.tps_mean().unwrap_or(0.0), e.optimum.group.threads),
+                        optimum_cell(e.optimum),
                         format!("{:.1} %", 100.0 * e.eta),
                         ratio(e.agg.p99_max_ms, e.optimum.p99_max_ms),
                         ratio(e.agg.p99_steady_max_ms, e.optimum.p99_max_ms),
@@ -158,12 +158,22 @@ pub fn efficiency(effs: &[Efficiency]) -> Table {
     }
 }
 
+/// a / b, None without both (or with b = 0).
+pub fn ratio_of(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
 /// a / b to two decimals, "-" without both.
 pub fn ratio(a: Option<f64>, b: Option<f64>) -> String {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
-        _ => "-".into(),
-    }
+    ratio_of(a, b).map_or("-".into(), |r| format!("{r:.2}"))
+}
+
+/// The best fixed pool as "mean TPS (N)".
+pub fn optimum_cell(o: &Agg) -> String {
+    format!("{:.0} ({})", o.tps_mean().unwrap_or(0.0), o.group.threads)
 }
 
 /// Strategies at their best N, when there is more than one strategy or an elastic pool.
