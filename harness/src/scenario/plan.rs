@@ -19,14 +19,21 @@ pub struct Estimate {
 }
 
 impl Scenario {
-    /// Expands each sweep in turn: device (outer), runtime, workload, strategy, threads,
-    /// repetition (inner). A point already in an earlier sweep is not repeated. Names a sweep
-    /// does not resolve are skipped (`load` rejects them).
+    /// Repetition (outer), then each sweep in turn: device, runtime, workload, strategy,
+    /// threads (inner). A repetition is a whole pass over the scenario, so that the spread
+    /// between repetitions includes the machine's drift over the run (with repetitions
+    /// back to back, the intervals only saw seconds of it) and an interrupted run keeps
+    /// whole passes. A point already in an earlier sweep is not repeated. Names a sweep does
+    /// not resolve are skipped (`load` rejects them).
     pub fn plan(&self) -> Plan {
         let mut points = Vec::new();
         let mut seen = HashSet::new();
-        for sw in &self.sweeps {
-            self.expand(sw, &mut points, &mut seen);
+        let reps = |sw: &Sweep| sw.repetitions.unwrap_or(self.repetitions);
+        let passes = self.sweeps.iter().map(reps).max().unwrap_or(0);
+        for rep in 0..passes {
+            for sw in self.sweeps.iter().filter(|sw| rep < reps(sw)) {
+                self.expand(sw, rep, &mut points, &mut seen);
+            }
         }
         Plan { points }
     }
@@ -41,7 +48,7 @@ impl Scenario {
         }
     }
 
-    fn expand(&self, sw: &Sweep, points: &mut Vec<Point>, seen: &mut HashSet<String>) {
+    fn expand(&self, sw: &Sweep, rep: u32, points: &mut Vec<Point>, seen: &mut HashSet<String>) {
         for device in sw.devices.iter().filter_map(|d| self.devices.get(d)) {
             for (runtime_name, runtime) in sw
                 .runtimes
@@ -53,28 +60,26 @@ impl Scenario {
                         // An elastic pool picks its own size: one point, threads = 0.
                         let sizes = if strategy.is_elastic() { &[0][..] } else { &sw.threads[..] };
                         for &threads in sizes {
-                            for rep in 0..sw.repetitions.unwrap_or(self.repetitions) {
-                                let mut point = Point {
-                                    scenario: self.name.clone(),
-                                    device: device.clone(),
-                                    runtime_name: runtime_name.clone(),
-                                    runtime: runtime.clone(),
-                                    workload: workload.clone(),
-                                    strategy: strategy.clone(),
-                                    threads,
-                                    rep,
-                                    tasks: workload.tasks.unwrap_or(self.tasks),
-                                    arrival: workload.arrival.unwrap_or(self.arrival),
-                                    onnx: self.onnx.clone(),
-                                    seed: 0,
-                                    time_limit: self.time_limit,
-                                    calibration: Vec::new(),
-                                };
-                                let key = point.key();
-                                point.seed = point_seed(self.seed, &workload.name, rep);
-                                if seen.insert(key.to_string()) {
-                                    points.push(point);
-                                }
+                            let mut point = Point {
+                                scenario: self.name.clone(),
+                                device: device.clone(),
+                                runtime_name: runtime_name.clone(),
+                                runtime: runtime.clone(),
+                                workload: workload.clone(),
+                                strategy: strategy.clone(),
+                                threads,
+                                rep,
+                                tasks: workload.tasks.unwrap_or(self.tasks),
+                                arrival: workload.arrival.unwrap_or(self.arrival),
+                                onnx: self.onnx.clone(),
+                                seed: 0,
+                                time_limit: self.time_limit,
+                                calibration: Vec::new(),
+                            };
+                            let key = point.key();
+                            point.seed = point_seed(self.seed, &workload.name, rep);
+                            if seen.insert(key.to_string()) {
+                                points.push(point);
                             }
                         }
                     }
@@ -255,14 +260,15 @@ threads = [4, 8]
         assert_eq!(
             k,
             [
+                // Repetition 0 of both grids; fixed/4/0 is already in the first.
                 "edge-1c/gil/a/fixed/1/0",
-                "edge-1c/gil/a/fixed/1/1",
                 "edge-1c/gil/a/fixed/4/0",
-                "edge-1c/gil/a/fixed/4/1",
-                // fixed/4/0 is already in the first grid; one repetition here.
                 "edge-1c/gil/a/fixed/8/0",
                 "edge-1c/gil/a/adaptive-paper{beta_thresh=0.2}/0/0",
                 "edge-1c/gil/a/adaptive-paper{beta_thresh=0.7}/0/0",
+                // Repetition 1: the second grid has one repetition only.
+                "edge-1c/gil/a/fixed/1/1",
+                "edge-1c/gil/a/fixed/4/1",
             ]
         );
     }
@@ -274,21 +280,20 @@ threads = [4, 8]
         // 2 devices x 2 runtimes x 2 workloads x 1 strategy x 3 thread counts x 2 reps.
         assert_eq!(plan.points.len(), 48);
         let k = keys(&plan);
+        // Repetition (a whole pass), device, runtime, workload, strategy, threads.
         assert_eq!(
-            k[..8],
+            k[..4],
             [
                 "edge-1c/gil/a/fixed/1/0",
-                "edge-1c/gil/a/fixed/1/1",
                 "edge-1c/gil/a/fixed/2/0",
-                "edge-1c/gil/a/fixed/2/1",
                 "edge-1c/gil/a/fixed/4/0",
-                "edge-1c/gil/a/fixed/4/1",
                 "edge-1c/gil/b/fixed/1/0",
-                "edge-1c/gil/b/fixed/1/1",
             ]
         );
-        assert_eq!(k[12], "edge-1c/free-threaded/a/fixed/1/0");
-        assert_eq!(k[24], "edge-4c/gil/a/fixed/1/0");
+        assert_eq!(k[6], "edge-1c/free-threaded/a/fixed/1/0");
+        assert_eq!(k[12], "edge-4c/gil/a/fixed/1/0");
+        assert_eq!(k[23], "edge-4c/free-threaded/b/fixed/4/0");
+        assert_eq!(k[24], "edge-1c/gil/a/fixed/1/1");
         assert_eq!(k[47], "edge-4c/free-threaded/b/fixed/4/1");
 
         let p = &plan.points[0];
@@ -310,7 +315,7 @@ threads = [4, 8]
         );
         assert_eq!(p.strategy, StrategySpec::Fixed);
         assert_eq!(p.time_limit, Duration::from_secs(30));
-        assert_eq!(plan.points[12].runtime, RuntimeSpec::FreeThreaded);
+        assert_eq!(plan.points[6].runtime, RuntimeSpec::FreeThreaded);
     }
 
     #[test]
