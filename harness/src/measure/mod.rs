@@ -7,8 +7,8 @@ pub mod tasks;
 pub mod timeline;
 
 pub use process::{peak_rss_mb, Usage};
-pub use tasks::{latency_histogram, quantile_after_ms, quantile_ms, TaskStats, Totals};
+pub use tasks::{batch_se, count_end_ms, latency_histogram, quantile_after_ms, quantile_ms, TaskStats, Totals, BATCHES};
 pub use timeline::{settling, Settling, TimelineRow};
 pub mod record;
 
-pub use record::Measurement;
+pub use record::{tps_se, Measurement};

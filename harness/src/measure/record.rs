@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use workloads::Calibrated;
 
-use super::{quantile_after_ms, quantile_ms, settling, Settling, TaskStats, TimelineRow, Usage};
+use super::{batch_se, quantile_after_ms, quantile_ms, settling, Settling, TaskStats, TimelineRow, Usage};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
@@ -38,9 +38,18 @@ pub struct Measurement {
     /// `settling.steady_from_s`), the window `steady_tps` counts.
     #[serde(default)]
     pub lat_p99_steady_ms: Option<f64>,
+    /// Batch-means standard error of the throughput compared: `steady_tps` for elastic pools
+    /// (over the steady window), else `tps` (see `batch_se`).
+    #[serde(default)]
+    pub tps_se: Option<f64>,
     /// Real CPython runtimes: the interpreter that ran the point, e.g. "CPython 3.12.1".
     #[serde(default)]
     pub interpreter: Option<String>,
+}
+
+/// `tps_se` from the completions per bucket: over the steady window once a pool settled.
+pub fn tps_se(per_bucket: &[u32], settling: Option<Settling>, elapsed_s: f64) -> Option<f64> {
+    batch_se(per_bucket, settling.map_or(0.0, |st| st.steady_from_s), elapsed_s)
 }
 
 impl Measurement {
@@ -78,6 +87,7 @@ impl Measurement {
             spawn_ms: spawn.as_secs_f64() * 1000.0,
             calibration,
             lat_p99_steady_ms: settling.and_then(|st| quantile_after_ms(ended, st.steady_from_s, 0.99)),
+            tps_se: tps_se(&stats.per_bucket, settling, elapsed.as_secs_f64()),
             settling,
             timeline,
             interpreter: None,

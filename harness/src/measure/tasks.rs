@@ -12,6 +12,12 @@ fn histogram() -> Histogram<u32> {
     Histogram::new_with_bounds(1, 1_000_000_000, 3).expect("static histogram bounds are valid")
 }
 
+/// Completions are counted in buckets of this many ms since the window's start, for the
+/// batch-means error of the throughput (`tps_se`).
+pub const BUCKET_MS: u32 = 100;
+/// Batches that error is estimated from (degrees of freedom: one less).
+pub const BATCHES: usize = 10;
+
 #[derive(Debug, Clone)]
 pub struct TaskStats {
     pub tasks: u64,
@@ -22,6 +28,8 @@ pub struct TaskStats {
     /// Elastic pools only: (end in ms since the window's start, service time in us) per
     /// task, so that the P99 of the steady window can be taken once settling is known.
     pub ended: Vec<(u32, u32)>,
+    /// Every pool: tasks ended per `BUCKET_MS` since the window's start.
+    pub per_bucket: Vec<u32>,
     sum_beta: f64,
     sum_lock_frac: f64,
     sum_wall: Duration,
@@ -35,6 +43,7 @@ impl Default for TaskStats {
             service_us: histogram(),
             response_us: histogram(),
             ended: Vec::new(),
+            per_bucket: Vec::new(),
             sum_beta: 0.0,
             sum_lock_frac: 0.0,
             sum_wall: Duration::ZERO,
@@ -61,9 +70,20 @@ impl TaskStats {
         self.ended.push((ms, u32::try_from(micros(t.wall)).unwrap_or(u32::MAX)));
     }
 
+    /// Counts a task that ended `since_start` after the window began, for `batch_se`.
+    pub fn count_end(&mut self, since_start: Duration) {
+        count_end_ms(&mut self.per_bucket, u64::try_from(since_start.as_millis()).unwrap_or(u64::MAX));
+    }
+
     pub fn merge(&mut self, other: &TaskStats) {
         self.tasks += other.tasks;
         self.ended.extend_from_slice(&other.ended);
+        if self.per_bucket.len() < other.per_bucket.len() {
+            self.per_bucket.resize(other.per_bucket.len(), 0);
+        }
+        for (a, b) in self.per_bucket.iter_mut().zip(&other.per_bucket) {
+            *a = a.saturating_add(*b);
+        }
         self.sum_beta += other.sum_beta;
         self.sum_lock_frac += other.sum_lock_frac;
         self.sum_wall += other.sum_wall;
@@ -171,6 +191,40 @@ pub fn quantile_after_ms(tasks: impl IntoIterator<Item = (u32, u64)>, from_s: f6
     quantile_ms(&h, q)
 }
 
+/// Adds a task that ended `ms` after the window's start to its `BUCKET_MS` bucket.
+pub fn count_end_ms(per_bucket: &mut Vec<u32>, ms: u64) {
+    // A run lasts minutes at most; the cap only guards against a nonsense time.
+    let i = usize::try_from(ms / u64::from(BUCKET_MS)).unwrap_or(usize::MAX).min(1 << 20);
+    if i >= per_bucket.len() {
+        per_bucket.resize(i + 1, 0);
+    }
+    per_bucket[i] = per_bucket[i].saturating_add(1);
+}
+
+/// Batch-means standard error of the throughput over `from_s..until_s` seconds of the
+/// window: its whole buckets split into `BATCHES` equal batches (a remainder is dropped from
+/// the start, where a settling pool still moved), sd of the batch rates / sqrt(BATCHES).
+/// This is the error one run can state; slow drift makes neighbouring batches alike, so it
+/// can be smaller than the spread between repetitions. None below one bucket per batch.
+pub fn batch_se(per_bucket: &[u32], from_s: f64, until_s: f64) -> Option<f64> {
+    let bucket_s = f64::from(BUCKET_MS) / 1000.0;
+    let first = (from_s.max(0.0) / bucket_s).ceil() as usize;
+    let last = (until_s.max(0.0) / bucket_s).floor() as usize;
+    let size = last.saturating_sub(first) / BATCHES;
+    if size == 0 {
+        return None;
+    }
+    let start = last - size * BATCHES;
+    // Buckets past the last recorded completion are real zeros (nothing ended there).
+    let count = |i: usize| f64::from(per_bucket.get(i).copied().unwrap_or(0));
+    let rates: Vec<f64> = (0..BATCHES)
+        .map(|b| (start + b * size..start + (b + 1) * size).map(count).sum::<f64>() / (size as f64 * bucket_s))
+        .collect();
+    let mean = rates.iter().sum::<f64>() / BATCHES as f64;
+    let var = rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (BATCHES - 1) as f64;
+    Some((var / BATCHES as f64).sqrt())
+}
+
 /// Quantile of a microsecond histogram, in milliseconds.
 pub fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
     (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
@@ -205,6 +259,40 @@ mod tests {
         assert!((1.9..=2.1).contains(&steady), "after 5 s {steady}");
         assert_eq!(quantile_after_ms(ended(), 0.0, 0.99), Some(all));
         assert_eq!(quantile_after_ms(ended(), 100.0, 0.99), None);
+    }
+
+    #[test]
+    fn the_batch_error_follows_the_spread_of_the_batches() {
+        let mut s = TaskStats::default();
+        // 2 s: 100 tasks per second in even tenths, 300 in odd ones (batches of 0.2 s
+        // are all alike), then 20 s alternating 100 / 300 per whole second.
+        for tenth in 0..20u64 {
+            let k = if tenth % 2 == 0 { 10 } else { 30 };
+            for j in 0..k {
+                s.count_end(Duration::from_millis(tenth * 100 + j));
+            }
+        }
+        let mut other = TaskStats::default();
+        for sec in 2..22u64 {
+            let k = if sec % 2 == 0 { 100 } else { 300 };
+            for j in 0..k {
+                other.count_end(Duration::from_millis(sec * 1000 + j * 1000 / k));
+            }
+        }
+        s.merge(&other);
+        assert_eq!(s.per_bucket.iter().map(|&c| u64::from(c)).sum::<u64>(), 400 + 4000);
+        // The first 2 s: ten batches of 0.2 s, each 200 tasks/s: no spread at all.
+        let flat = |from, until| batch_se(&s.per_bucket, from, until).is_some_and(|se| se < 1e-9);
+        assert!(flat(0.0, 2.0));
+        // 2..22 s: ten batches of 2 s, each 200 tasks/s again.
+        assert!(flat(2.0, 22.0));
+        // 2..12 s: batches of 1 s, 100 and 300 alternating: sd 105.4, se 33.3.
+        let se = batch_se(&s.per_bucket, 2.0, 12.0).unwrap();
+        assert!((se - 100.0 * (10.0f64 / 9.0).sqrt() / 10f64.sqrt()).abs() < 1e-9, "{se}");
+        // Empty buckets after the last completion count as zeros; under one bucket per
+        // batch there is no estimate.
+        assert!(batch_se(&s.per_bucket, 12.0, 32.0).unwrap() > 0.0);
+        assert_eq!(batch_se(&s.per_bucket, 0.0, 0.9), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::stats::Summary;
+use crate::measure::BATCHES;
 use crate::results::{Row, Status};
 
 /// The fixed pool, the reference of efficiency (`ThreadPoolExecutor(N)`).
@@ -51,6 +52,9 @@ pub struct Agg {
     pub tps: Option<Summary>,
     /// steady_tps where the row has it (elastic pools after settling), else tps.
     pub steady: Option<Summary>,
+    /// With one ok repetition: the same value with the spread of the run's own batches
+    /// (n = BATCHES, from tps_se), for an interval where repetitions give none.
+    pub steady_batches: Option<Summary>,
     /// "Pooled" P99: points.csv holds one P99 per repetition, not the latencies, so the
     /// pooled value is the largest per-repetition P99 (an upper bound of the true pooled P99).
     pub p99_max_ms: Option<f64>,
@@ -87,6 +91,10 @@ pub fn aggregate(rows: &[Row]) -> Vec<Agg> {
             Agg {
                 tps: Summary::of(&col(&|r| r.tps)),
                 steady: Summary::of(&col(&|r| r.steady_tps.or(r.tps))),
+                steady_batches: match ok[..] {
+                    [r] => batches(r.steady_tps.or(r.tps), r.tps_se),
+                    _ => None,
+                },
                 p99_max_ms: col(&|r| r.lat_p99_ms).into_iter().reduce(f64::max),
                 p99_steady_max_ms: col(&|r| r.lat_p99_steady_ms.or(r.lat_p99_ms)).into_iter().reduce(f64::max),
                 peak_rss_mb: mean(col(&|r| r.peak_rss_mb)),
@@ -101,6 +109,12 @@ pub fn aggregate(rows: &[Row]) -> Vec<Agg> {
             }
         })
         .collect()
+}
+
+/// A run's value with its batch-means error as a sample of `BATCHES` batches.
+fn batches(mean: Option<f64>, se: Option<f64>) -> Option<Summary> {
+    let (mean, se) = (mean?, se?);
+    (mean.is_finite() && se.is_finite()).then(|| Summary { n: BATCHES, mean, sd: se * (BATCHES as f64).sqrt() })
 }
 
 /// The points of one curve (same device, runtime, workload, strategy), by N.

@@ -146,6 +146,7 @@ pub(super) mod tests {
             settle_s: None,
             steady_tps: None,
             lat_p99_steady_ms: None,
+            tps_se: None,
             interpreter: None,
             point_wall_s: 1.0,
             message: String::new(),

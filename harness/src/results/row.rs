@@ -71,6 +71,9 @@ pub struct Row {
     /// P99 latency over the same steady window as steady_tps (ms).
     #[serde(default)]
     pub lat_p99_steady_ms: Option<f64>,
+    /// Batch-means standard error of steady_tps (elastic pools) or tps (the others).
+    #[serde(default)]
+    pub tps_se: Option<f64>,
     /// Real CPython runtimes: the interpreter that ran the point, e.g. "CPython 3.12.1".
     #[serde(default)]
     pub interpreter: Option<String>,
@@ -134,6 +137,7 @@ impl Row {
             settle_s: st.map(|s| s.settle_s),
             steady_tps: st.map(|s| s.steady_tps),
             lat_p99_steady_ms: m.and_then(|m| m.lat_p99_steady_ms),
+            tps_se: m.and_then(|m| m.tps_se),
             interpreter: m.and_then(|m| m.interpreter.clone()),
             point_wall_s: end.point_wall_s,
             // One physical line per row keeps resume's partial-line repair simple.

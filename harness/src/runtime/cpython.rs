@@ -13,7 +13,7 @@ use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
 use workloads::locate::{find_upward, looked};
 
-use crate::measure::{latency_histogram, quantile_after_ms, quantile_ms, settling, Measurement, TimelineRow};
+use crate::measure::{count_end_ms, latency_histogram, quantile_after_ms, quantile_ms, settling, tps_se, Measurement, TimelineRow};
 use crate::scenario::{Point, RuntimeSpec};
 
 pub const VENV_DIR: &str = ".venv-cpython";
@@ -169,6 +169,10 @@ fn measurement(a: Answer) -> Measurement {
     let settling = settling(&a.timeline);
     let ended = a.end_ms.iter().copied().zip(a.service_us.iter().copied());
     let lat_p99_steady_ms = settling.and_then(|st| quantile_after_ms(ended, st.steady_from_s, 0.99));
+    let mut per_bucket = Vec::new();
+    for &ms in &a.end_ms {
+        count_end_ms(&mut per_bucket, u64::from(ms));
+    }
     let response = latency_histogram(&a.response_us);
     let secs = a.elapsed_s.max(1e-9);
     let info = &a.interpreter;
@@ -199,6 +203,8 @@ fn measurement(a: Answer) -> Measurement {
         calibration: Vec::new(),
         settling,
         lat_p99_steady_ms,
+        // The driver sends end times only from windows it measured.
+        tps_se: (!a.end_ms.is_empty()).then(|| tps_se(&per_bucket, settling, a.elapsed_s)).flatten(),
         timeline: a.timeline,
         interpreter: Some(format!("CPython {}{build}", info.version)),
     }

@@ -275,7 +275,9 @@ async fn task(ctx: Rc<Ctx>, job: Job, _slot: OwnedSemaphorePermit) {
     let end = Instant::now();
     t.wall = end - began;
     if ctx.window.deadline().is_none_or(|d| end <= d) {
-        ctx.stats.borrow_mut().record(&t, began.saturating_duration_since(job.queued_at));
+        let mut stats = ctx.stats.borrow_mut();
+        stats.record(&t, began.saturating_duration_since(job.queued_at));
+        stats.count_end(end.saturating_duration_since(ctx.window.start));
     }
     if ctx.refill && ctx.window.refill() {
         let index = ctx.next.fetch_add(1, Ordering::AcqRel);

@@ -421,6 +421,9 @@ fn serve(shared: &Shared, w: usize, p: &mut Pipes) -> Result<(), Option<u64>> {
                 // pipe round trip (the IPC cost) plus the worker-measured service time.
                 stripe
                     .record(&times, back.saturating_duration_since(job.queued_at).saturating_sub(times.wall));
+                if let Some(b) = shared.budget.get() {
+                    stripe.count_end(back.saturating_duration_since(b.start));
+                }
             }
         }
         if shared.budget.get().is_some_and(Budget::refill) {

@@ -47,8 +47,12 @@ impl Core {
             let mut stripe = self.stats[w % STRIPES].lock().unwrap_or_else(|e| e.into_inner());
             if !self.closed.load(Ordering::Acquire) {
                 stripe.record(&times, began - job.queued_at);
-                if let Some(b) = self.budget.get().filter(|_| self.elastic) {
-                    stripe.record_end(b.start.elapsed(), &times);
+                if let Some(b) = self.budget.get() {
+                    let since = b.start.elapsed();
+                    stripe.count_end(since);
+                    if self.elastic {
+                        stripe.record_end(since, &times);
+                    }
                 }
             }
         }
