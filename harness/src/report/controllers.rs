@@ -63,8 +63,9 @@ pub fn pivot(effs: &[Efficiency]) -> Option<Table> {
             row.push(opt.map_or("-".into(), optimum_cell));
             row.extend(shown.iter().map(|c| match m.get(c) {
                 Some(e) => format!(
-                    "{:.1} % / {} / {}",
+                    "{:.1} %{} / {} / {}",
                     100.0 * e.eta,
+                    eta_interval(e).map_or(String::new(), |(lo, hi)| format!(" [{:.1}, {:.1}]", 100.0 * lo, 100.0 * hi)),
                     ratio(e.agg.p99_max_ms, e.optimum.p99_max_ms),
                     ratio(e.agg.p99_steady_max_ms, e.optimum.p99_max_ms)
                 ),
@@ -76,9 +77,12 @@ pub fn pivot(effs: &[Efficiency]) -> Option<Table> {
     let n = header.len();
     Some(Table {
         title: "Controllers against the optimum".into(),
-        note: "Each cell: eta (steady TPS / mean TPS of the best fixed pool) / P99 over the whole window / P99 over the \
-               steady window, both relative to the best fixed pool's P99."
-            .into(),
+        note: format!(
+            "Each cell: eta (steady TPS / mean TPS of the best fixed pool) [its {:.0} % interval, as in the summary \
+             below] / P99 over the whole window / P99 over the steady window, both relative to the best fixed pool's \
+             P99.",
+            100.0 * LEVEL
+        ),
         header,
         numeric: (0..n).map(|i| i >= 3).collect(),
         rows,
@@ -241,6 +245,9 @@ mod tests {
         let opts = optima(&aggs);
         let effs = efficiencies(&aggs, &opts);
         let s = summary(&effs).expect("a summary");
+        let t = pivot(&effs).expect("a pivot");
+        assert!(t.rows[0][4].starts_with("95.0 % [93."), "{}", t.rows[0][4]);
+        assert!(t.rows[0][4].ends_with("] / 1.00 / 1.00"), "{}", t.rows[0][4]);
         assert_eq!((s.rows[0][0].as_str(), s.rows[0][7].as_str()), ("adaptive", "1/1"));
         assert_eq!((s.rows[1][0].as_str(), s.rows[1][7].as_str()), ("adaptive-paper", "0/1"));
     }
