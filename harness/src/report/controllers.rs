@@ -107,8 +107,8 @@ pub fn summary(effs: &[Efficiency]) -> Option<Table> {
                 .iter()
                 .filter(|(_, e)| e.eta >= TARGET_ETA && steady_p99_x(e).is_some_and(|x| x <= TARGET_P99))
                 .count();
-            // With repetitions: cells whose whole interval lies below the target, i.e. misses
-            // that run-to-run noise does not explain.
+            // Cells whose whole interval (over repetitions, or a single run's batches) lies
+            // below the target: misses that noise does not explain.
             let intervals: Vec<(f64, f64)> = mine.iter().filter_map(|(_, e)| eta_interval(e)).collect();
             let below = if intervals.is_empty() {
                 "-".to_string()

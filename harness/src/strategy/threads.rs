@@ -48,7 +48,8 @@ impl Core {
             if !self.closed.load(Ordering::Acquire) {
                 stripe.record(&times, began - job.queued_at);
                 if let Some(b) = self.budget.get() {
-                    let since = b.start.elapsed();
+                    // The task's end from its start and wall time: no second clock read per task.
+                    let since = began.saturating_duration_since(b.start) + times.wall;
                     stripe.count_end(since);
                     if self.elastic {
                         stripe.record_end(since, &times);
