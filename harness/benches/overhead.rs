@@ -93,6 +93,7 @@ fn decision(c: &mut Criterion) {
         runq_wait_frac: Some(0.05),
         cpu_util: 0.9,
         cores: 1,
+        memory_frac: None,
     };
     for name in ControllerSpec::NAMES {
         let mut ctl: Box<dyn Controller> = ControllerSpec::default_for(name).expect("a known name").build();

@@ -119,7 +119,7 @@ fn a_missing_interpreter_names_the_setup_command() {
 /// A scripted run: the samples a pool would report if it followed the Rust controller, with
 /// demand that comes and goes, noisy throughput and waits (a fixed LCG, no clock). `rising`:
 /// throughput that keeps rising slowly to N ~ 40 (ties with small gains) instead of
-/// saturating at N ~ 6.
+/// saturating at N ~ 6, under a memory limit reached at N ~ 38.
 fn script(name: &str, intervals: usize, rising: bool) -> (Vec<Sample>, Vec<Step>) {
     let spec = ControllerSpec::default_for(name).unwrap();
     let mut ctl = spec.build();
@@ -156,6 +156,7 @@ fn script(name: &str, intervals: usize, rising: bool) -> (Vec<Sample>, Vec<Step>
             // The first half never quite busy (a step up that ties is kept), then busy.
             cpu_util: (tps * 0.011).min(if i < intervals / 2 { 0.93 } else { 1.0 }),
             cores: 1,
+            memory_frac: rising.then(|| 0.05 + 0.025 * n),
         };
         let st = ctl.decide(&s);
         threads = st.target.max(1);
@@ -178,6 +179,10 @@ fn python_controllers_decide_as_the_rust_ones() {
         let py: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(py.len(), rust.len(), "{name}: one decision per sample");
         let moves = rust.windows(2).filter(|w| w[0].target != w[1].target).count();
+        if rising {
+            let most = samples.iter().map(|s| s.memory_frac.unwrap()).fold(0.0, f64::max);
+            assert!(most <= 0.9, "{name}: grew to {most:.2} of the memory limit");
+        }
         assert!(moves >= 5, "{name}: the script should make the controller move ({moves} moves)");
         for (i, (r, p)) in rust.iter().zip(&py).enumerate() {
             assert_eq!(p["target"], r.target, "{name}: interval {i}: {p} vs {r:?}");

@@ -189,6 +189,7 @@ mod tests {
             runq_wait_frac: None,
             cpu_util,
             cores: 1,
+            memory_frac: None,
         }
     }
 

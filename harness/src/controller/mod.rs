@@ -52,6 +52,9 @@ pub struct Sample {
     pub cpu_util: f64,
     /// Cores the point has.
     pub cores: u32,
+    /// Memory in use / the memory limit the process runs under (its cgroup's, as the OOM
+    /// killer counts it); None without a limit.
+    pub memory_frac: Option<f64>,
 }
 
 impl Decision {
@@ -290,6 +293,7 @@ mod tests {
                     runq_wait_frac: Some(0.5),
                     cpu_util: if i % 3 == 0 { f64::NAN } else { 1.5 },
                     cores: i % 3,
+                    memory_frac: [None, Some(f64::NAN), Some(0.0), Some(2.0)][i as usize % 4],
                 };
                 let step = c.decide(&s);
                 assert!(step.target >= 1 && step.target <= 1024, "{name}: {step:?}");

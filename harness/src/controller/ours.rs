@@ -43,12 +43,19 @@
 //!    probe halfway (geometrically) instead, until no thread count is left in between: the
 //!    smallest N within the margin of the best, since above the knee extra threads only add
 //!    latency. A probe up that ties with a small gain goes one step further, judged against
-//!    the same base (curves that rise a little per step). Then settle.
+//!    the same base (curves that rise a little per step); if that ties with a small gain
+//!    too, once per regime the pool leaps a third step, measured for up to `leap_probe_s`
+//!    and kept only on a gain beyond the noise (else back to where the two steps' tie rule
+//!    put it). Then settle.
 //! 4. Settled: hold. Re-probe after `reprobe_windows` windows, doubling the wait (up to
 //!    `reprobe_backoff_max` x) each time a re-probe ends where it started. Re-seek at once
 //!    when the model's `N*` moves by more than `regime_change_ratio` x or throughput at the
 //!    same N moves by more than `regime_change_tps`, two windows in a row (the workload
 //!    changed).
+//!
+//! Memory: growth stops where the memory in use (the process's cgroup usage against its
+//! limit), grown in proportion to the threads, would pass `memory_headroom` of the limit;
+//! a refused step up is a veto. Without a limit nothing changes.
 
 use super::{
     bounds, check, frac, Controller, ControllerSpec, Decision, InvalidParams, Sample, Step,
@@ -105,6 +112,13 @@ pub struct OursParams {
     pub regime_change_tps: f64,
     pub idle_intervals: u32,
     pub idle_headroom: f64,
+    /// How long a leap (see the module docs) may be measured before the point estimate
+    /// decides it: its gain must exceed the noise, so it gets a longer look than a step.
+    pub leap_probe_s: f64,
+    /// Share of the memory limit the pool may fill: growth stops where the memory in use,
+    /// grown in proportion to the threads, would pass it (the pool never grows into the OOM
+    /// killer). No effect without a limit.
+    pub memory_headroom: f64,
 }
 
 impl Default for OursParams {
@@ -131,12 +145,14 @@ impl Default for OursParams {
             max_window_s: 10.0,
             throughput_alpha: 0.2,
             beta_alpha: 0.3,
-            reprobe_windows: 12,
+            reprobe_windows: 30,
             reprobe_backoff_max: 8,
             regime_change_ratio: 2.0,
             regime_change_tps: 0.25,
             idle_intervals: 3,
             idle_headroom: 1.25,
+            leap_probe_s: 5.0,
+            memory_headroom: 0.85,
         }
     }
 }
@@ -236,6 +252,13 @@ impl OursParams {
             c,
             "idle_headroom",
             ">= 1",
+        )?;
+        check(pos(self.leap_probe_s), c, "leap_probe_s", "> 0")?;
+        check(
+            self.memory_headroom > 0.0 && unit(self.memory_headroom),
+            c,
+            "memory_headroom",
+            "in (0, 1]",
         )
     }
 }
@@ -380,6 +403,9 @@ struct Probe {
     seek: bool,
     /// An upward climb that tied with a small gain and went one step further.
     stretched: bool,
+    /// A leap: kept only on a gain beyond the noise, else back to `fallback`.
+    leap: bool,
+    fallback: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -407,6 +433,10 @@ pub struct OursController {
     beta_ewma: Option<f64>,
     vetoes: u32,
     measured_once: bool,
+    /// A leap was tried in this regime.
+    leapt: bool,
+    /// Latest memory in use / limit.
+    memory_frac: Option<f64>,
 }
 
 impl OursController {
@@ -431,6 +461,8 @@ impl OursController {
             beta_ewma: None,
             vetoes: 0,
             measured_once: false,
+            leapt: false,
+            memory_frac: None,
         }
     }
 
@@ -466,10 +498,30 @@ impl OursController {
         }
     }
 
-    /// Moves to `n` (clamped) and starts discarding the transient; returns whether it moved.
+    /// The most threads memory allows: the memory in use grown in proportion to the
+    /// threads, up to `memory_headroom` of the limit (an over-estimate, as part of the memory
+    /// is not per thread). Never below the current target: this caps growth, it does not shrink.
+    fn memory_cap(&self) -> u32 {
+        match self.memory_frac {
+            Some(f) if f > 0.0 => {
+                let n = (self.p.memory_headroom * f64::from(self.target) / f).floor();
+                n.min(f64::from(u32::MAX)).max(f64::from(self.target)) as u32
+            }
+            _ => u32::MAX,
+        }
+    }
+
+    /// Moves to `n` (clamped, growth by memory too) and starts discarding the transient;
+    /// returns whether it moved. Growth refused by memory is a veto.
     fn move_to(&mut self, n: u32) -> bool {
         let (lo, hi) = self.bounds();
-        let n = n.clamp(lo, hi);
+        let mut n = n.clamp(lo, hi);
+        if n > self.target && n > self.memory_cap() {
+            n = self.memory_cap();
+            if n == self.target {
+                self.veto();
+            }
+        }
         if n == self.target {
             return false;
         }
@@ -489,6 +541,7 @@ impl OursController {
         self.settled_model = None;
         self.settled_tps = None;
         self.backoff = 1;
+        self.leapt = false;
     }
 
     /// The best estimate at any N but `except`.
@@ -645,6 +698,8 @@ impl OursController {
                 up,
                 seek,
                 stretched: false,
+                leap: false,
+                fallback: base.n,
             });
             true
         } else {
@@ -671,6 +726,30 @@ impl OursController {
         };
         self.settled_model = model;
         self.settled_tps = Some(tps.tps);
+    }
+
+    /// A rejected step up: back to the base, or straight past it downwards when the base
+    /// waited or throughput `fell`.
+    fn reject_up(&mut self, pr: &Probe, fell: bool, model: Option<u32>) -> Decision {
+        let base_wait_high = pr.base_wait >= self.p.contention_low;
+        let down = self.next_down(pr.base, pr.base_tps);
+        if let Some(down) = down.filter(|_| !pr.seek && (base_wait_high || fell)) {
+            self.move_to(down);
+            self.probe = Some(Probe {
+                up: false,
+                leap: false,
+                ..*pr
+            });
+        } else {
+            self.move_to(pr.base);
+            // A failed seek goes on by small steps from the base; a failed climb settles.
+            if pr.seek {
+                self.mode = Mode::Climb;
+            } else {
+                self.settle(model, pr.base_tps);
+            }
+        }
+        Decision::Veto
     }
 
     /// Climb from the current, measured N: up while allowed, else down while waiting.
@@ -743,6 +822,45 @@ impl OursController {
         let model = self.model(&m, cores);
         if let Some(pr) = self.probe.take() {
             let verdict = self.verdict(&pr, tps);
+            if pr.leap && verdict != Some(true) {
+                // No gain beyond the noise: back to where the steps had got to.
+                self.veto();
+                if pr.fallback == pr.base {
+                    return self.reject_up(&pr, false, model);
+                }
+                self.move_to(pr.fallback);
+                let est = self.table.iter().find(|e| e.0 == pr.fallback).map(|e| e.1);
+                self.settle(model, est.unwrap_or(pr.base_tps));
+                return Decision::Veto;
+            }
+            let small_gain = self.change(&pr, tps).is_some_and(|c| c.0 > 0.0);
+            let may_go_on = verdict.is_none()
+                && pr.up
+                && !pr.seek
+                && small_gain
+                && self.lock_free(&m)
+                && queue
+                && m.wait < self.p.contention_high;
+            // Two steps up that tied with a small gain: leap one step further with a longer
+            // look, once per regime. Curves that rise by a per cent or two per step (more
+            // threads filling the last idle CPU, native code on several cores) add up to
+            // gains no single step can tell from the noise.
+            if may_go_on && pr.stretched && !pr.leap && !self.leapt {
+                let fallback = if self.tie_break(&pr, tps, &m) {
+                    self.target
+                } else {
+                    pr.base
+                };
+                if self.move_to(self.up_from(self.target)) {
+                    self.leapt = true;
+                    self.probe = Some(Probe {
+                        leap: true,
+                        fallback,
+                        ..pr
+                    });
+                    return Decision::Grow;
+                }
+            }
             let accepted = verdict.unwrap_or_else(|| self.tie_break(&pr, tps, &m));
             if accepted {
                 return if pr.seek {
@@ -773,42 +891,16 @@ impl OursController {
             // A climb that tied with a small gain: go one step further before giving up,
             // judged against the same base. Curves that keep rising a little per step
             // (native code on several cores) otherwise stop at the first step.
-            let small_gain = self.change(&pr, tps).is_some_and(|c| c.0 > 0.0);
-            if verdict.is_none()
-                && pr.up
-                && !pr.seek
-                && !pr.stretched
-                && small_gain
-                && self.lock_free(&m)
-                && queue
-                && m.wait < self.p.contention_high
-                && self.move_to(self.up_from(self.target))
-            {
+            if may_go_on && !pr.stretched && self.move_to(self.up_from(self.target)) {
                 self.probe = Some(Probe {
                     stretched: true,
                     ..pr
                 });
                 return Decision::Grow;
             }
-            // Rejected: step back to the base (or straight past it, downwards).
             if pr.up {
                 self.veto();
-                let base_wait_high = pr.base_wait >= self.p.contention_low;
-                let fell = verdict == Some(false);
-                let down = self.next_down(pr.base, pr.base_tps);
-                if let Some(down) = down.filter(|_| !pr.seek && (base_wait_high || fell)) {
-                    self.move_to(down);
-                    self.probe = Some(Probe { up: false, ..pr });
-                } else {
-                    self.move_to(pr.base);
-                    // A failed seek goes on by small steps from the base; a failed climb settles.
-                    if pr.seek {
-                        self.mode = Mode::Climb;
-                    } else {
-                        self.settle(model, pr.base_tps);
-                    }
-                }
-                return Decision::Veto;
+                return self.reject_up(&pr, verdict == Some(false), model);
             }
             self.move_to(pr.base);
             if pr.seek {
@@ -908,6 +1000,7 @@ impl Controller for OursController {
 
     fn decide(&mut self, s: &Sample) -> Step {
         let beta = frac(s.beta);
+        self.memory_frac = s.memory_frac.filter(|f| f.is_finite() && *f > 0.0);
         if let Some(b) = beta {
             let a = self.p.beta_alpha.clamp(0.0, 1.0);
             self.beta_ewma = Some(self.beta_ewma.map_or(b, |e| a * b + (1.0 - a) * e));
@@ -994,7 +1087,12 @@ impl Controller for OursController {
         if let Some(pr) = self.probe {
             // A probe whose change is still within the noise: look again after the next
             // interval, as long as the probe may last (a sequential test).
-            let room = self.win.time_s + dt <= self.p.max_probe_s.min(self.p.max_window_s);
+            let limit = if pr.leap {
+                self.p.leap_probe_s
+            } else {
+                self.p.max_probe_s
+            };
+            let room = self.win.time_s + dt <= limit.min(self.p.max_window_s);
             if room && self.verdict(&pr, self.pooled(&m)).is_none() {
                 self.win.need = self.win.completed.saturating_add(1);
                 return self.step(hold);
@@ -1041,6 +1139,7 @@ mod tests {
             runq_wait_frac: beta.map(|_| 0.0),
             cpu_util: 0.5,
             cores: 1,
+            memory_frac: None,
         }
     }
 
@@ -1247,6 +1346,8 @@ mod tests {
             up: false,
             seek: false,
             stretched: false,
+            leap: false,
+            fallback: 4,
         };
         let m = |cpu_util, lock| Meas {
             n: 3,
@@ -1298,6 +1399,53 @@ mod tests {
             (13..=30).contains(&last),
             "should climb two ties at a time to 13..30 threads, ended at {last}: {tried:?}"
         );
+    }
+
+    /// Throughput rising 0.8 % per 1.5x step up to 64 threads: every step and every
+    /// two-step stretch ties (below the 2 % margin), three steps do not.
+    fn creeping_rise(n: u32) -> Sample {
+        let steps = (f64::from(n.min(64)) / 4.0).ln() / 1.5f64.ln();
+        let tps = 2000.0 * (1.0 + 0.008 * steps);
+        let mut s = sample(n, 100, (tps * 0.25).round() as u64, Some(0.6), 0.0);
+        s.runq_wait_frac = Some(0.3);
+        s.cpu_util = 1.0;
+        s.cores = 2;
+        s
+    }
+
+    #[test]
+    fn two_ties_with_small_gains_leap_once() {
+        let mut c = ours();
+        let steps = drive(&mut c, 240, creeping_rise);
+        let tried: Vec<u32> = steps.iter().map(|s| s.target).collect();
+        let last = steps.last().unwrap().target;
+        assert!(
+            last >= 12,
+            "a leap to three steps gains 2.4 %: should hold 12 or more threads, ended at {last}: {tried:?}"
+        );
+        // Once per regime: afterwards the ties at the top are not leapt over again.
+        assert!(tried.iter().all(|&n| n <= 200), "{tried:?}");
+    }
+
+    #[test]
+    fn growth_stops_short_of_the_memory_limit() {
+        // I/O-bound, throughput proportional to N, idle CPU: only memory stops the growth.
+        // Memory in use: 5 % of the limit plus 2 % per thread (the limit at 47 threads).
+        let mem = |n: u32| 0.05 + 0.02 * f64::from(n);
+        let mut c = ours();
+        let steps = drive(&mut c, 400, |n| {
+            let mut s = sample(n, 100, u64::from(n) * 25, Some(0.95), 0.0);
+            s.cpu_util = 0.1;
+            s.memory_frac = Some(mem(n));
+            s
+        });
+        let most = steps.iter().map(|s| s.target).max().unwrap();
+        assert!(
+            (20..=42).contains(&most) && mem(most) <= 0.9,
+            "grew to {most} threads, {:.0} % of the limit",
+            100.0 * mem(most)
+        );
+        assert!(steps.last().unwrap().vetoes > 0);
     }
 
     #[test]

@@ -173,6 +173,7 @@ mod tests {
             runq_wait_frac: None,
             cpu_util: 0.5,
             cores: 1,
+            memory_frac: None,
         }
     }
 

@@ -100,6 +100,7 @@ mod tests {
             runq_wait_frac: Some(0.2),
             cpu_util: 1.0,
             cores: 1,
+            memory_frac: None,
         }
     }
 

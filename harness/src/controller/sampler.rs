@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::Sample;
+use crate::limits::MemoryWatch;
 use crate::measure::{Totals, Usage};
 
 pub struct Sampler {
@@ -12,12 +13,14 @@ pub struct Sampler {
     before: Totals,
     usage: Usage,
     cores: u32,
+    memory: Option<MemoryWatch>,
 }
 
 impl Sampler {
     /// Intervals are measured from `start`, with `totals` as what had completed by then.
     pub fn new(start: Instant, totals: Totals, cores: u32) -> Sampler {
-        Sampler { start, tick: start, before: totals, usage: Usage::now(), cores }
+        let memory = MemoryWatch::own();
+        Sampler { start, tick: start, before: totals, usage: Usage::now(), cores, memory }
     }
 
     /// The interval since the previous call: what completed in it (from the running `totals`),
@@ -39,6 +42,7 @@ impl Sampler {
             runq_wait_frac: d.runq_wait_frac(),
             cpu_util: (cpu_s / (secs * f64::from(self.cores))).min(1.0),
             cores: self.cores,
+            memory_frac: self.memory.as_ref().and_then(MemoryWatch::used_frac),
         }
     }
 }

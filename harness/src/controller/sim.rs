@@ -223,6 +223,7 @@ pub fn run(model: &Model, c: &mut dyn Controller, duration_s: f64) -> Outcome {
             runq_wait_frac: if some { jitter(p.runq) } else { None },
             cpu_util: p.cpu_util * served / p.tps,
             cores: w.cores,
+            memory_frac: None,
         };
         let step = c.decide(&s);
         vetoes = step.vetoes;

@@ -12,6 +12,7 @@ mod detect;
 mod error;
 mod exec;
 mod fs;
+mod own;
 mod stale;
 #[cfg(test)]
 mod tests_fake;
@@ -32,6 +33,7 @@ use cgroup_v1::V1Tree;
 use cgroup_v2::V2Tree;
 pub use error::LimitsError;
 use fs::Hooks;
+pub use own::MemoryWatch;
 pub use stale::{clean_stale, leftover_dirs};
 
 /// CFS period for CPU quotas: the kernel default, 100 ms.

@@ -20,6 +20,10 @@ pub struct TimelineRow {
     pub decision: String,
     pub target: u32,
     pub vetoes: u32,
+    /// Memory in use / the process's memory limit (none without a limit, or in runs from
+    /// before this column).
+    #[serde(default)]
+    pub memory_frac: Option<f64>,
 }
 
 /// Summary of a timeline for the points.csv row.
@@ -142,6 +146,7 @@ mod tests {
             decision: "hold".into(),
             target: threads,
             vetoes: 2,
+            memory_frac: None,
         }
     }
 

@@ -179,6 +179,7 @@ fn control(
             decision: step.decision.as_str().into(),
             target: step.target,
             vetoes: step.vetoes,
+            memory_frac: sample.memory_frac,
         });
         let target = step.target.max(1);
         if target != size {

@@ -273,8 +273,8 @@ OURS_DEFAULTS = dict(
     noise_z=2.0, max_probe_s=2.5, contention_low=0.2, contention_high=0.75, cpu_busy=0.95, probe_factor=1.5,
     model_headroom=1.25, max_jump=8.0, min_window_tasks=16, min_window_intervals=4,
     window_tasks_per_thread=1.0, seek_window_tasks=4, max_window_s=10.0, throughput_alpha=0.2,
-    beta_alpha=0.3, reprobe_windows=12, reprobe_backoff_max=8, regime_change_ratio=2.0,
-    regime_change_tps=0.25, idle_intervals=3, idle_headroom=1.25,
+    beta_alpha=0.3, reprobe_windows=30, reprobe_backoff_max=8, regime_change_ratio=2.0,
+    regime_change_tps=0.25, idle_intervals=3, idle_headroom=1.25, leap_probe_s=5.0, memory_headroom=0.85,
 )
 
 
@@ -314,6 +314,8 @@ def validate_ours(p):
     _check(pos(p["regime_change_tps"]), c, "regime_change_tps", "> 0")
     _check(p["idle_intervals"] >= 1, c, "idle_intervals", ">= 1")
     _check(p["idle_headroom"] >= 1.0 and math.isfinite(p["idle_headroom"]), c, "idle_headroom", ">= 1")
+    _check(pos(p["leap_probe_s"]), c, "leap_probe_s", "> 0")
+    _check(p["memory_headroom"] > 0.0 and unit(p["memory_headroom"]), c, "memory_headroom", "in (0, 1]")
 
 
 class _Wsum:
@@ -396,11 +398,12 @@ class _Est:
 
 
 class _Probe:
-    __slots__ = ("base", "base_tps", "base_wait", "up", "seek", "stretched")
+    __slots__ = ("base", "base_tps", "base_wait", "up", "seek", "stretched", "leap", "fallback")
 
-    def __init__(self, base, base_tps, base_wait, up, seek, stretched=False):
+    def __init__(self, base, base_tps, base_wait, up, seek, stretched=False, leap=False, fallback=None):
         self.base, self.base_tps, self.base_wait, self.up, self.seek = base, base_tps, base_wait, up, seek
-        self.stretched = stretched
+        self.stretched, self.leap = stretched, leap
+        self.fallback = base if fallback is None else fallback
 
 
 SEEK, CLIMB, SETTLED = "seek", "climb", "settled"
@@ -432,6 +435,8 @@ class OursController(_Controller):
         self.beta_ewma = None
         self.vetoes = 0
         self.measured_once = False
+        self.leapt = False
+        self.memory_frac = None
 
     # -- Controller
     def initial_threads(self, cores):
@@ -442,6 +447,8 @@ class OursController(_Controller):
     def decide(self, s):
         p = self.p
         beta = frac(s.get("beta"))
+        mf = s.get("memory_frac")
+        self.memory_frac = mf if _finite(mf) and mf > 0.0 else None
         if beta is not None:
             a = clamp(p["beta_alpha"], 0.0, 1.0)
             self.beta_ewma = beta if self.beta_ewma is None else a * beta + (1.0 - a) * self.beta_ewma
@@ -500,7 +507,8 @@ class OursController(_Controller):
             return self._step(hold)
         m = win.meas(self.target)
         if self.probe is not None:
-            room = win.time_s + dt <= min(p["max_probe_s"], p["max_window_s"])
+            limit = p["leap_probe_s"] if self.probe.leap else p["max_probe_s"]
+            room = win.time_s + dt <= min(limit, p["max_window_s"])
             if room and self._verdict(self.probe, self._pooled(m)) is None:
                 win.need = win.completed + 1
                 return self._step(hold)
@@ -529,9 +537,20 @@ class OursController(_Controller):
             seeking_up = self.mode[0] == SEEK
         return min(need, max(p["seek_window_tasks"], 1)) if seeking_up else need
 
+    def _memory_cap(self):
+        f = self.memory_frac
+        if f is None or f <= 0.0:
+            return U32_MAX
+        n = math.floor(self.p["memory_headroom"] * float(self.target) / f)
+        return int(max(min(n, U32_MAX), self.target))
+
     def _move_to(self, n):
         lo, hi = self._bounds()
         n = clamp(n, lo, hi)
+        if n > self.target and n > self._memory_cap():
+            n = self._memory_cap()
+            if n == self.target:
+                self._veto()
         if n == self.target:
             return False
         self.target = n
@@ -548,6 +567,7 @@ class OursController(_Controller):
         self.settled_model = None
         self.settled_tps = None
         self.backoff = 1
+        self.leapt = False
 
     def _best_except(self, except_n):
         best = _Est()
@@ -665,6 +685,20 @@ class OursController(_Controller):
         self.settled_model = model
         self.settled_tps = tps.tps
 
+    def _reject_up(self, pr, fell, model):
+        base_wait_high = pr.base_wait >= self.p["contention_low"]
+        down = self._next_down(pr.base, pr.base_tps)
+        if down is not None and not pr.seek and (base_wait_high or fell):
+            self._move_to(down)
+            self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, False, pr.seek, pr.stretched)
+        else:
+            self._move_to(pr.base)
+            if pr.seek:
+                self.mode = (CLIMB,)
+            else:
+                self._settle(model, pr.base_tps)
+        return "veto"
+
     def _climb(self, m, model, tps, queue):
         p = self.p
         lo, hi = self._bounds()
@@ -710,6 +744,25 @@ class OursController(_Controller):
         if self.probe is not None:
             pr, self.probe = self.probe, None
             verdict = self._verdict(pr, tps)
+            if pr.leap and verdict is not True:
+                self._veto()
+                if pr.fallback == pr.base:
+                    return self._reject_up(pr, False, model)
+                self._move_to(pr.fallback)
+                est = next((e for n, e in self.table if n == pr.fallback), pr.base_tps)
+                self._settle(model, est)
+                return "veto"
+            c = self._change(pr, tps)
+            small_gain = c is not None and c[0] > 0.0
+            may_go_on = (verdict is None and pr.up and not pr.seek and small_gain and self._lock_free(m) and queue
+                         and m.wait < p["contention_high"])
+            # Two ties with small gains: leap one step further, once per regime (as ours.rs).
+            if may_go_on and pr.stretched and not pr.leap and not self.leapt:
+                fallback = self.target if self._tie_break(pr, tps, m) else pr.base
+                if self._move_to(self._up_from(self.target)):
+                    self.leapt = True
+                    self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, True, False, True, True, fallback)
+                    return "grow"
             accepted = verdict if verdict is not None else self._tie_break(pr, tps, m)
             if accepted:
                 if pr.seek:
@@ -729,27 +782,12 @@ class OursController(_Controller):
                 self._settle(model, tps)
                 return "hold"
             # A climb that tied with a small gain goes one step further (as ours.rs).
-            c = self._change(pr, tps)
-            small_gain = c is not None and c[0] > 0.0
-            if (verdict is None and pr.up and not pr.seek and not pr.stretched and small_gain and self._lock_free(m) and queue
-                    and m.wait < p["contention_high"] and self._move_to(self._up_from(self.target))):
+            if may_go_on and not pr.stretched and self._move_to(self._up_from(self.target)):
                 self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, True, False, True)
                 return "grow"
             if pr.up:
                 self._veto()
-                base_wait_high = pr.base_wait >= p["contention_low"]
-                fell = verdict is False
-                down = self._next_down(pr.base, pr.base_tps)
-                if down is not None and not pr.seek and (base_wait_high or fell):
-                    self._move_to(down)
-                    self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, False, pr.seek, pr.stretched)
-                else:
-                    self._move_to(pr.base)
-                    if pr.seek:
-                        self.mode = (CLIMB,)
-                    else:
-                        self._settle(model, pr.base_tps)
-                return "veto"
+                return self._reject_up(pr, verdict is False, model)
             self._move_to(pr.base)
             if pr.seek:
                 self.mode = (CLIMB,)

@@ -192,6 +192,63 @@ class TreeMemory:
         self.stop_ev.set()
 
 
+class MemoryWatch:
+    """The tightest cgroup memory limit over this process's cgroups, v1 or v2, and that
+    cgroup's usage (harness/src/limits/own.rs)."""
+
+    UNLIMITED = 1 << 60
+
+    def __init__(self):
+        self.usage, self.limit = None, None
+        try:
+            with open("/proc/self/mountinfo") as f:
+                mounts = [line.split(" - ") for line in f.read().splitlines() if " - " in line]
+            with open("/proc/self/cgroup") as f:
+                own = [line.split(":", 2) for line in f.read().splitlines()]
+        except OSError:
+            return
+        for left, right in mounts:
+            left, right = left.split(" "), right.split(" ")
+            fstype, opts = right[0], (right[2] if len(right) > 2 else "").split(",")
+            root, point = left[3], left[4]
+            if fstype == "cgroup2":
+                member = next((m[2] for m in own if len(m) == 3 and m[1] == ""), None)
+                files = ("memory.max", "memory.current")
+            elif fstype == "cgroup" and "memory" in opts:
+                member = next((m[2] for m in own if len(m) == 3 and "memory" in m[1].split(",")), None)
+                files = ("memory.limit_in_bytes", "memory.usage_in_bytes")
+            else:
+                continue
+            if member is None or ".." in member.split("/"):
+                continue
+            rel = member[len(root):] if root != "/" and member.startswith(root) else member
+            d = os.path.join(point, rel.lstrip("/"))
+            while d.startswith(point):
+                self._consider(d, *files)
+                if d == point:
+                    break
+                d = os.path.dirname(d)
+
+    def _consider(self, d, limit_file, usage_file):
+        try:
+            with open(os.path.join(d, limit_file)) as f:
+                limit = int(f.read().strip())
+        except (OSError, ValueError):
+            return
+        usage = os.path.join(d, usage_file)
+        if 0 < limit < self.UNLIMITED and (self.limit is None or limit < self.limit) and os.path.exists(usage):
+            self.usage, self.limit = usage, limit
+
+    def used_frac(self):
+        if self.limit is None:
+            return None
+        try:
+            with open(self.usage) as f:
+                return int(f.read().strip()) / self.limit
+        except (OSError, ValueError):
+            return None
+
+
 def cores():
     """Cores this process may use (the cgroup's cpuset shows in the affinity mask)."""
     try:

@@ -9,7 +9,7 @@ import time
 
 from .. import controllers
 from ..measure import cores as core_count
-from ..measure import interval_stats
+from ..measure import MemoryWatch, interval_stats
 from .common import Usage, record, run_task, start_feeder, top_up, usage_fields
 
 
@@ -82,6 +82,7 @@ class Sampler:
         self.tick = pt.start
         self.before = pt.totals.snapshot()
         self.usage = Usage()
+        self.memory = MemoryWatch()
 
     def next(self, threads, queue_len):
         now, usage, snap = time.perf_counter(), Usage(), self.pt.totals.snapshot()
@@ -93,6 +94,7 @@ class Sampler:
             "t_s": now - self.pt.start, "interval_s": secs, "threads": threads, "queue_len": queue_len,
             "completed": completed, "beta": beta, "lock_wait_frac": None, "runq_wait_frac": runq,
             "cpu_util": min(cpu_s / (secs * self.cores), 1.0), "cores": self.cores,
+            "memory_frac": self.memory.used_frac(),
         }
 
 
@@ -115,7 +117,7 @@ def timeline_row(sample, st, threads):
         "beta": sample["beta"], "beta_ewma": st["beta_ewma"], "lock_wait_frac": None,
         "runq_wait_frac": sample["runq_wait_frac"], "queue_len": sample["queue_len"],
         "cpu_util": sample["cpu_util"], "decision": st["decision"], "target": st["target"],
-        "vetoes": st["vetoes"],
+        "vetoes": st["vetoes"], "memory_frac": sample["memory_frac"],
     }
 
 
