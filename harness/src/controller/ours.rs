@@ -34,7 +34,8 @@
 //!    while it is more than `probe_factor` away. An upward jump is kept only if throughput
 //!    rose by more than `margin`; a downward one if throughput stays within `margin` of the
 //!    best seen (fewer threads for the same work wins ties: less latency, less memory).
-//! 3. Climb: probe `N * probe_factor` while contention is below `contention_high` and each
+//! 3. Climb: probe `N * probe_factor` while contention is below `contention_high` (or the
+//!    cores still idle with the lock free) and each
 //!    probe gains more than `margin`; growth refused by contention or by a failed probe is a
 //!    Veto (counted) and the pool steps back to the best N. After a failed upward probe, if
 //!    the pool waits (`w >= contention_low`) or throughput fell, probe downwards
@@ -650,6 +651,13 @@ impl OursController {
         m.cpu_util.is_some_and(|u| u < self.p.cpu_busy) && self.lock_free(m)
     }
 
+    /// Growth is not vetoed: waits below `contention_high`, or high waits while the cores
+    /// still idle and the lock is free (bursts: threads queue for the CPU at times and leave
+    /// it idle at others, and more threads fill the gaps).
+    fn may_grow(&self, m: &Meas) -> bool {
+        m.wait < self.p.contention_high || self.room_to_grow(m)
+    }
+
     /// The lock is not the bottleneck.
     fn lock_free(&self, m: &Meas) -> bool {
         m.lock < self.p.contention_low
@@ -764,7 +772,7 @@ impl OursController {
         };
         let mut vetoed = false;
         if self.target < hi && queue {
-            if m.wait < self.p.contention_high {
+            if self.may_grow(m) {
                 let n = self.up_from(self.target);
                 if self.start_probe(n, true, false, m, tps) {
                     return Decision::Grow;
@@ -799,7 +807,7 @@ impl OursController {
         };
         let n = f64::from(self.target);
         let f = self.p.probe_factor;
-        if f64::from(nm) >= n * f && queue && m.wait < self.p.contention_high {
+        if f64::from(nm) >= n * f && queue && self.may_grow(m) {
             let to = f64::from(nm).min(n * self.p.max_jump).round() as u32;
             if self.start_probe(to, true, true, m, tps) {
                 return Decision::Grow;
@@ -840,7 +848,7 @@ impl OursController {
                 && small_gain
                 && self.lock_free(&m)
                 && queue
-                && m.wait < self.p.contention_high;
+                && self.may_grow(&m);
             // Two steps up that tied with a small gain: leap one step further with a longer
             // look, once per regime. Curves that rise by a per cent or two per step (more
             // threads filling the last idle CPU, native code on several cores) add up to
@@ -867,7 +875,7 @@ impl OursController {
                     self.seek(&m, model, tps, queue)
                 } else if pr.up {
                     // Kept a gain; keep climbing up, or stop (never probe back below it).
-                    if m.wait < self.p.contention_high && queue {
+                    if self.may_grow(&m) && queue {
                         self.climb(&m, model, tps, queue)
                     } else {
                         self.veto();
@@ -1425,6 +1433,25 @@ mod tests {
         );
         // Once per regime: afterwards the ties at the top are not leapt over again.
         assert!(tried.iter().all(|&n| n <= 200), "{tried:?}");
+    }
+
+    #[test]
+    fn high_waits_veto_growth_only_while_the_cores_are_busy() {
+        // Threads queue for the CPU 80 % of the time and throughput still rises with N.
+        let run = |cpu_util: f64| {
+            let mut c = ours();
+            let steps = drive(&mut c, 200, |n| {
+                let tps = 100.0 * f64::from(n.min(40));
+                let mut s = sample(n, 100, (tps * 0.25) as u64, Some(0.9), 0.0);
+                s.runq_wait_frac = Some(0.8);
+                s.cpu_util = cpu_util;
+                s
+            });
+            steps.iter().map(|s| s.target).max().unwrap()
+        };
+        let (idle, busy) = (run(0.9), run(1.0));
+        assert!(idle >= 20, "with idle cores the pool should grow, got to {idle}");
+        assert!(busy <= 8, "with busy cores growth is vetoed, got to {busy}");
     }
 
     #[test]

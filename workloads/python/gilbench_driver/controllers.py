@@ -644,6 +644,9 @@ class OursController(_Controller):
         """Idle CPU and little lock waiting: more threads can still turn waiting into work."""
         return m.cpu_util is not None and m.cpu_util < self.p["cpu_busy"] and self._lock_free(m)
 
+    def _may_grow(self, m):
+        return m.wait < self.p["contention_high"] or self._room_to_grow(m)
+
     def _lock_free(self, m):
         return m.lock < self.p["contention_low"]
 
@@ -705,7 +708,7 @@ class OursController(_Controller):
         self.mode = (SETTLED, 0, self.mode[2]) if self.mode[0] == SETTLED else (CLIMB,)
         vetoed = False
         if self.target < hi and queue:
-            if m.wait < p["contention_high"]:
+            if self._may_grow(m):
                 if self._start_probe(self._up_from(self.target), True, False, m, tps):
                     return "grow"
             else:
@@ -725,7 +728,7 @@ class OursController(_Controller):
         n = float(self.target)
         f = p["probe_factor"]
         nm = float(model)
-        if nm >= n * f and queue and m.wait < p["contention_high"]:
+        if nm >= n * f and queue and self._may_grow(m):
             to = as_u32(rround(min(nm, n * p["max_jump"])))
             if self._start_probe(to, True, True, m, tps):
                 return "grow"
@@ -755,7 +758,7 @@ class OursController(_Controller):
             c = self._change(pr, tps)
             small_gain = c is not None and c[0] > 0.0
             may_go_on = (verdict is None and pr.up and not pr.seek and small_gain and self._lock_free(m) and queue
-                         and m.wait < p["contention_high"])
+                         and self._may_grow(m))
             # Two ties with small gains: leap one step further, once per regime (as ours.rs).
             if may_go_on and pr.stretched and not pr.leap and not self.leapt:
                 fallback = self.target if self._tie_break(pr, tps, m) else pr.base
@@ -768,7 +771,7 @@ class OursController(_Controller):
                 if pr.seek:
                     return self._seek(m, model, tps, queue)
                 if pr.up:
-                    if m.wait < p["contention_high"] and queue:
+                    if self._may_grow(m) and queue:
                         return self._climb(m, model, tps, queue)
                     self._veto()
                     self._settle(model, tps)
