@@ -113,8 +113,8 @@ pub struct OursParams {
     pub regime_change_tps: f64,
     pub idle_intervals: u32,
     pub idle_headroom: f64,
-    /// How long a leap (see the module docs) may be measured before the point estimate
-    /// decides it: its gain must exceed the noise, so it gets a longer look than a step.
+    /// How long a leap (see the module docs), or a step up that looks like a gain of more
+    /// than twice the margin, may be measured before the point estimate decides it.
     pub leap_probe_s: f64,
     /// Share of the memory limit the pool may fill: growth stops where the memory in use,
     /// grown in proportion to the threads, would pass it (the pool never grows into the OOM
@@ -629,6 +629,21 @@ impl OursController {
         }
     }
 
+    /// How long a probe may be measured: a leap, and a step up whose point estimate gains
+    /// more than twice the margin (a gain worth having, not yet beyond the noise), get
+    /// `leap_probe_s`; others `max_probe_s`.
+    fn probe_limit_s(&self, pr: &Probe, now: Est) -> f64 {
+        let promising = pr.up
+            && self
+                .change(pr, now)
+                .is_some_and(|c| c.0 > 2.0 * self.p.margin);
+        if pr.leap || promising {
+            self.p.leap_probe_s
+        } else {
+            self.p.max_probe_s
+        }
+    }
+
     /// Little's-law estimate `P * (1 + r)` (see the module docs), None without a beta.
     fn model(&mut self, m: &Meas, cores: u32) -> Option<u32> {
         let beta = m.beta?;
@@ -749,15 +764,20 @@ impl OursController {
                 ..*pr
             });
         } else {
-            self.move_to(pr.base);
-            // A failed seek goes on by small steps from the base; a failed climb settles.
-            if pr.seek {
-                self.mode = Mode::Climb;
-            } else {
-                self.settle(model, pr.base_tps);
-            }
+            self.back_to_base(pr, model);
         }
         Decision::Veto
+    }
+
+    /// Back to the probe's base: a failed seek goes on by small steps from there, a failed
+    /// climb settles.
+    fn back_to_base(&mut self, pr: &Probe, model: Option<u32>) {
+        self.move_to(pr.base);
+        if pr.seek {
+            self.mode = Mode::Climb;
+        } else {
+            self.settle(model, pr.base_tps);
+        }
     }
 
     /// Climb from the current, measured N: up while allowed, else down while waiting.
@@ -910,12 +930,7 @@ impl OursController {
                 self.veto();
                 return self.reject_up(&pr, verdict == Some(false), model);
             }
-            self.move_to(pr.base);
-            if pr.seek {
-                self.mode = Mode::Climb;
-            } else {
-                self.settle(model, pr.base_tps);
-            }
+            self.back_to_base(&pr, model);
             return Decision::Grow;
         }
         match self.mode {
@@ -1095,13 +1110,9 @@ impl Controller for OursController {
         if let Some(pr) = self.probe {
             // A probe whose change is still within the noise: look again after the next
             // interval, as long as the probe may last (a sequential test).
-            let limit = if pr.leap {
-                self.p.leap_probe_s
-            } else {
-                self.p.max_probe_s
-            };
-            let room = self.win.time_s + dt <= limit.min(self.p.max_window_s);
-            if room && self.verdict(&pr, self.pooled(&m)).is_none() {
+            let now = self.pooled(&m);
+            let room = self.win.time_s + dt <= self.probe_limit_s(&pr, now).min(self.p.max_window_s);
+            if room && self.verdict(&pr, now).is_none() {
                 self.win.need = self.win.completed.saturating_add(1);
                 return self.step(hold);
             }
@@ -1384,17 +1395,22 @@ mod tests {
         assert!(!c.tie_break(&up, est(101.0), &m(0.5, 0.5)));
     }
 
-    /// Throughput that rises 1.5 % per step of 1.5x up to 30 threads (below the margin of
-    /// each step, above it over two), then falls; busy cores, some run-queue wait.
-    fn slow_rise(n: u32) -> Sample {
-        let steps = (f64::from(n.min(30)) / 4.0).ln() / 1.5f64.ln();
-        let over = f64::from(n.saturating_sub(30));
-        let tps = 2000.0 * (1.0 + 0.015 * steps) * (1.0 - 0.01 * over).max(0.1);
+    /// Throughput that rises by `per_step` per step of 1.5x from 4 up to `top` threads, then
+    /// falls by `fall` per thread; busy cores, some run-queue wait.
+    fn rising(n: u32, per_step: f64, top: u32, fall: f64) -> Sample {
+        let steps = (f64::from(n.min(top)) / 4.0).ln() / 1.5f64.ln();
+        let over = f64::from(n.saturating_sub(top));
+        let tps = 2000.0 * (1.0 + per_step * steps) * (1.0 - fall * over).max(0.1);
         let mut s = sample(n, 100, (tps * 0.25).round() as u64, Some(0.6), 0.0);
         s.runq_wait_frac = Some(0.3);
         s.cpu_util = 1.0;
         s.cores = 2;
         s
+    }
+
+    /// 1.5 % per step up to 30 threads (below the margin of each step, above it over two).
+    fn slow_rise(n: u32) -> Sample {
+        rising(n, 0.015, 30, 0.01)
     }
 
     #[test]
@@ -1409,16 +1425,10 @@ mod tests {
         );
     }
 
-    /// Throughput rising 0.8 % per 1.5x step up to 64 threads: every step and every
-    /// two-step stretch ties (below the 2 % margin), three steps do not.
+    /// 0.8 % per step up to 64 threads: every step and every two-step stretch ties (below
+    /// the 2 % margin), three steps do not.
     fn creeping_rise(n: u32) -> Sample {
-        let steps = (f64::from(n.min(64)) / 4.0).ln() / 1.5f64.ln();
-        let tps = 2000.0 * (1.0 + 0.008 * steps);
-        let mut s = sample(n, 100, (tps * 0.25).round() as u64, Some(0.6), 0.0);
-        s.runq_wait_frac = Some(0.3);
-        s.cpu_util = 1.0;
-        s.cores = 2;
-        s
+        rising(n, 0.008, 64, 0.0)
     }
 
     #[test]
@@ -1452,6 +1462,45 @@ mod tests {
         let (idle, busy) = (run(0.9), run(1.0));
         assert!(idle >= 20, "with idle cores the pool should grow, got to {idle}");
         assert!(busy <= 8, "with busy cores growth is vetoed, got to {busy}");
+    }
+
+    #[test]
+    fn a_promising_step_up_gets_a_longer_look() {
+        let c = ours();
+        let est = |tps| Est { tps, se: 3.0 };
+        let up = Probe {
+            base: 4,
+            base_tps: est(100.0),
+            base_wait: 0.3,
+            up: true,
+            seek: false,
+            stretched: false,
+            leap: false,
+            fallback: 4,
+        };
+        assert_eq!(c.probe_limit_s(&up, est(105.0)), c.p.leap_probe_s);
+        assert_eq!(c.probe_limit_s(&up, est(103.0)), c.p.max_probe_s);
+        let down = Probe { up: false, ..up };
+        assert_eq!(c.probe_limit_s(&down, est(105.0)), c.p.max_probe_s);
+    }
+
+    #[test]
+    fn a_noisy_gain_under_the_lock_is_kept_after_a_longer_look() {
+        // 6 % more from 4 to 6 threads, flat above; interval counts swing +-10 %; the lock
+        // waits 30 %, so a tie going up is never kept: only a gain beyond the noise counts.
+        let mut i = 0u32;
+        let mut c = ours();
+        let steps = drive_from(&mut c, 4, 400, |n| {
+            i += 1;
+            let tps: f64 = if n >= 6 { 2120.0 } else { 2000.0 };
+            let swing = if i % 2 == 0 { 1.1 } else { 0.9 };
+            let mut s = sample(n, 100, (tps * 0.25 * swing as f64).round() as u64, Some(0.6), 0.3);
+            s.cpu_util = 1.0;
+            s
+        });
+        let held: Vec<u32> = steps.iter().map(|s| s.target).collect();
+        let last = *held.last().unwrap();
+        assert!(last >= 6, "ended at {last}: {held:?}");
     }
 
     #[test]

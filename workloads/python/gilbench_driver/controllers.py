@@ -507,9 +507,9 @@ class OursController(_Controller):
             return self._step(hold)
         m = win.meas(self.target)
         if self.probe is not None:
-            limit = p["leap_probe_s"] if self.probe.leap else p["max_probe_s"]
-            room = win.time_s + dt <= min(limit, p["max_window_s"])
-            if room and self._verdict(self.probe, self._pooled(m)) is None:
+            now = self._pooled(m)
+            room = win.time_s + dt <= min(self._probe_limit_s(self.probe, now), p["max_window_s"])
+            if room and self._verdict(self.probe, now) is None:
                 win.need = win.completed + 1
                 return self._step(hold)
         self.win = _Window()
@@ -644,6 +644,11 @@ class OursController(_Controller):
         """Idle CPU and little lock waiting: more threads can still turn waiting into work."""
         return m.cpu_util is not None and m.cpu_util < self.p["cpu_busy"] and self._lock_free(m)
 
+    def _probe_limit_s(self, pr, now):
+        c = self._change(pr, now)
+        promising = pr.up and c is not None and c[0] > 2.0 * self.p["margin"]
+        return self.p["leap_probe_s"] if pr.leap or promising else self.p["max_probe_s"]
+
     def _may_grow(self, m):
         return m.wait < self.p["contention_high"] or self._room_to_grow(m)
 
@@ -695,12 +700,15 @@ class OursController(_Controller):
             self._move_to(down)
             self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, False, pr.seek, pr.stretched)
         else:
-            self._move_to(pr.base)
-            if pr.seek:
-                self.mode = (CLIMB,)
-            else:
-                self._settle(model, pr.base_tps)
+            self._back_to_base(pr, model)
         return "veto"
+
+    def _back_to_base(self, pr, model):
+        self._move_to(pr.base)
+        if pr.seek:
+            self.mode = (CLIMB,)
+        else:
+            self._settle(model, pr.base_tps)
 
     def _climb(self, m, model, tps, queue):
         p = self.p
@@ -791,11 +799,7 @@ class OursController(_Controller):
             if pr.up:
                 self._veto()
                 return self._reject_up(pr, verdict is False, model)
-            self._move_to(pr.base)
-            if pr.seek:
-                self.mode = (CLIMB,)
-            else:
-                self._settle(model, pr.base_tps)
+            self._back_to_base(pr, model)
             return "grow"
         if self.mode[0] == SEEK:
             return self._seek(m, model, tps, queue)
