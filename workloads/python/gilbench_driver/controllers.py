@@ -547,8 +547,9 @@ class OursController(_Controller):
     def _move_to(self, n):
         lo, hi = self._bounds()
         n = clamp(n, lo, hi)
-        if n > self.target and n > self._memory_cap():
-            n = self._memory_cap()
+        cap = self._memory_cap()  # never below the target: only growth is capped
+        if n > cap:
+            n = cap
             if n == self.target:
                 self._veto()
         if n == self.target:
