@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gilbench::controller::{ControllerSpec, Sample, Step};
+use gilbench::controller::{ControllerSpec, Decision, Sample, Step};
 
 const INTERPRETER: &str = "3.11";
 
@@ -116,11 +116,22 @@ fn a_missing_interpreter_names_the_setup_command() {
     assert!(err.contains("scripts/setup-cpython 9.99"), "{err}");
 }
 
+/// The throughput curves of the scripted runs.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Shape {
+    /// Saturates near 90 TPS at N ~ 6, loses a little per thread beyond.
+    Flat,
+    /// Keeps rising slowly to N ~ 40 (ties with small gains), under a memory limit reached
+    /// at N ~ 38.
+    Rising,
+    /// Proportional to N up to 22 with the cores idle, flat above with the lock saturating:
+    /// a step past the knee ties with a small gain and is halved.
+    Knee,
+}
+
 /// A scripted run: the samples a pool would report if it followed the Rust controller, with
-/// demand that comes and goes, noisy throughput and waits (a fixed LCG, no clock). `rising`:
-/// throughput that keeps rising slowly to N ~ 40 (ties with small gains) instead of
-/// saturating at N ~ 6, under a memory limit reached at N ~ 38.
-fn script(name: &str, intervals: usize, rising: bool) -> (Vec<Sample>, Vec<Step>) {
+/// demand that comes and goes, noisy throughput and waits (a fixed LCG, no clock).
+fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>) {
     let spec = ControllerSpec::default_for(name).unwrap();
     let mut ctl = spec.build();
     let dt = ctl.interval_s();
@@ -133,17 +144,24 @@ fn script(name: &str, intervals: usize, rising: bool) -> (Vec<Sample>, Vec<Step>
     let (mut samples, mut steps) = (Vec::new(), Vec::new());
     for i in 0..intervals {
         let n = f64::from(threads);
-        // Saturates near 90 TPS at N ~ 6, loses a little per thread beyond.
-        let shape = if rising {
-            (n / 0.066).min(90.0) * (1.0 + 0.04 * n.min(40.0).ln()) * (1.0 - 0.005 * (n - 40.0).max(0.0))
-        } else {
-            (n / 0.066).min(90.0) * (1.0 - 0.0005 * n)
+        let (curve, noise) = match shape {
+            Shape::Flat => ((n / 0.066).min(90.0) * (1.0 - 0.0005 * n), 0.2),
+            Shape::Rising => {
+                let c = (n / 0.066).min(90.0) * (1.0 + 0.04 * n.min(40.0).ln()) * (1.0 - 0.005 * (n - 40.0).max(0.0));
+                (c, 0.06)
+            }
+            Shape::Knee => (100.0 * n.min(22.0), 0.2),
         };
-        let noise = if rising { 0.06 } else { 0.2 };
-        let tps = shape.max(0.2) * (1.0 - noise / 2.0 + noise * rand());
+        let tps = curve.max(0.2) * (1.0 - noise / 2.0 + noise * rand());
         let idle = (i / 60) % 4 == 3;
         let wait = ((n - 6.0) / (n + 6.0)).clamp(0.0, 0.9) * (0.8 + 0.4 * rand());
-        let beta = (0.83 + 0.15 * wait).min(0.99);
+        let (lock, runq, beta, cpu_util) = if shape == Shape::Knee {
+            (0.05 + 0.02 * (n - 22.0).max(0.0), 0.0, 0.6, (n / 22.0).min(1.0))
+        } else {
+            // The first half never quite busy (a step up that ties is kept), then busy.
+            let busy = if i < intervals / 2 { 0.93 } else { 1.0 };
+            (wait * 0.3, wait * 0.7, (0.83 + 0.15 * wait).min(0.99), (tps * 0.011).min(busy))
+        };
         let s = Sample {
             t_s: (i + 1) as f64 * dt,
             interval_s: dt,
@@ -151,12 +169,11 @@ fn script(name: &str, intervals: usize, rising: bool) -> (Vec<Sample>, Vec<Step>
             queue_len: if idle { 0 } else { (rand() * 80.0) as usize + 1 },
             completed: (tps * dt).round() as u64,
             beta: Some(beta),
-            lock_wait_frac: Some(wait * 0.3),
-            runq_wait_frac: Some(wait * 0.7),
-            // The first half never quite busy (a step up that ties is kept), then busy.
-            cpu_util: (tps * 0.011).min(if i < intervals / 2 { 0.93 } else { 1.0 }),
+            lock_wait_frac: Some(lock),
+            runq_wait_frac: Some(runq),
+            cpu_util,
             cores: 1,
-            memory_frac: rising.then(|| 0.05 + 0.025 * n),
+            memory_frac: (shape == Shape::Rising).then(|| 0.05 + 0.025 * n),
         };
         let st = ctl.decide(&s);
         threads = st.target.max(1);
@@ -169,19 +186,34 @@ fn script(name: &str, intervals: usize, rising: bool) -> (Vec<Sample>, Vec<Step>
 #[test]
 fn python_controllers_decide_as_the_rust_ones() {
     python();
-    // The rising case makes `adaptive` stretch tied climbs (a path the other never takes).
-    let cases = [("adaptive-paper", false), ("queue-scaler", false), ("adaptive", false), ("adaptive", true)];
-    for (name, rising) in cases {
-        let (samples, rust) = script(name, 600, rising);
+    // Rising makes `adaptive` stretch tied climbs, Knee halve a step into the lock (paths
+    // the flat script never takes).
+    let cases = [
+        ("adaptive-paper", Shape::Flat),
+        ("queue-scaler", Shape::Flat),
+        ("adaptive", Shape::Flat),
+        ("adaptive", Shape::Rising),
+        ("adaptive", Shape::Knee),
+    ];
+    for (name, shape) in cases {
+        let (samples, rust) = script(name, 600, shape);
         let input: String = samples.iter().map(|s| serde_json::to_string(s).unwrap() + "\n").collect();
         let (code, out, _) = driver(&["decide", "--controller", name], &input);
         assert_eq!(code, Some(0), "{name}: {out}");
         let py: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(py.len(), rust.len(), "{name}: one decision per sample");
         let moves = rust.windows(2).filter(|w| w[0].target != w[1].target).count();
-        if rising {
+        if shape == Shape::Rising {
             let most = samples.iter().map(|s| s.memory_frac.unwrap()).fold(0.0, f64::max);
             assert!(most <= 0.9, "{name}: grew to {most:.2} of the memory limit");
+        }
+        if shape == Shape::Knee {
+            // A veto that steps down and stays above the knee: the halving.
+            let halved = rust.windows(2).any(|w| {
+                w[1].decision == Decision::Veto && w[1].target < w[0].target && w[1].target > 22
+            });
+            let targets: Vec<u32> = rust.iter().map(|s| s.target).collect();
+            assert!(halved, "{name}: the knee script should halve a step: {targets:?}");
         }
         assert!(moves >= 5, "{name}: the script should make the controller move ({moves} moves)");
         for (i, (r, p)) in rust.iter().zip(&py).enumerate() {

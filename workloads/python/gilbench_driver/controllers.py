@@ -398,11 +398,12 @@ class _Est:
 
 
 class _Probe:
-    __slots__ = ("base", "base_tps", "base_wait", "up", "seek", "stretched", "leap", "fallback")
+    __slots__ = ("base", "base_tps", "base_wait", "up", "seek", "stretched", "leap", "fallback", "bisect")
 
-    def __init__(self, base, base_tps, base_wait, up, seek, stretched=False, leap=False, fallback=None):
+    def __init__(self, base, base_tps, base_wait, up, seek, stretched=False, leap=False, fallback=None,
+                 bisect=False):
         self.base, self.base_tps, self.base_wait, self.up, self.seek = base, base_tps, base_wait, up, seek
-        self.stretched, self.leap = stretched, leap
+        self.stretched, self.leap, self.bisect = stretched, leap, bisect
         self.fallback = base if fallback is None else fallback
 
 
@@ -618,12 +619,25 @@ class OursController(_Controller):
     def _tie_break(self, pr, now, m):
         """Within the noise at the end of a probe: the point estimate decides, fewer
         threads winning within the margin; a step up is also kept while there is room to
-        grow (as ours.rs)."""
+        grow; halfway back from the lock, the point gain alone decides (as ours.rs)."""
         c = self._change(pr, now)
         change = 0.0 if c is None else c[0]
+        if pr.up and pr.bisect:
+            return change > self.p["margin"]
         if pr.up:
             return self._lock_free(m) and (change > self.p["margin"] or self._room_to_grow(m))
         return change >= -self.p["margin"]
+
+    def _knee(self, pr, verdict, now, m, queue):
+        """A tied step up with a point gain beyond the margin into a saturated lock: halfway
+        (geometrically) back, or None (as ours.rs)."""
+        c = self._change(pr, now)
+        gain = c is not None and c[0] > self.p["margin"]
+        fresh = pr.up and not pr.seek and not pr.leap and not pr.bisect
+        if not (fresh and verdict is None and gain and queue and not self._lock_free(m)):
+            return None
+        mid = as_u32(rround(math.sqrt(float(pr.base) * float(self.target))))
+        return mid if pr.base < mid < self.target else None
 
     def _model(self, m, cores):
         if m.beta is None:
@@ -766,8 +780,8 @@ class OursController(_Controller):
                 return "veto"
             c = self._change(pr, tps)
             small_gain = c is not None and c[0] > 0.0
-            may_go_on = (verdict is None and pr.up and not pr.seek and small_gain and self._lock_free(m) and queue
-                         and self._may_grow(m))
+            may_go_on = (verdict is None and pr.up and not pr.seek and not pr.bisect and small_gain
+                         and self._lock_free(m) and queue and self._may_grow(m))
             # Two ties with small gains: leap one step further, once per regime (as ours.rs).
             if may_go_on and pr.stretched and not pr.leap and not self.leapt:
                 fallback = self.target if self._tie_break(pr, tps, m) else pr.base
@@ -780,6 +794,9 @@ class OursController(_Controller):
                 if pr.seek:
                     return self._seek(m, model, tps, queue)
                 if pr.up:
+                    if pr.bisect:
+                        self._settle(model, tps)
+                        return "hold"
                     if self._may_grow(m) and queue:
                         return self._climb(m, model, tps, queue)
                     self._veto()
@@ -797,6 +814,13 @@ class OursController(_Controller):
             if may_go_on and not pr.stretched and self._move_to(self._up_from(self.target)):
                 self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, True, False, True)
                 return "grow"
+            mid = self._knee(pr, verdict, tps, m, queue)
+            if mid is not None:
+                self._veto()
+                self._move_to(mid)
+                self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, True, False, pr.stretched, False, pr.fallback,
+                                    True)
+                return "veto"
             if pr.up:
                 self._veto()
                 return self._reject_up(pr, verdict is False, model)
