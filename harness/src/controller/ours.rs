@@ -445,6 +445,12 @@ pub struct OursController {
     memory_frac: Option<f64>,
 }
 
+/// The thread count halfway between `a` and `b` on a log scale (geometric mean, rounded):
+/// probe steps are ratios, so halving a step is halving its ratio.
+fn halfway(a: u32, b: u32) -> u32 {
+    (f64::from(a) * f64::from(b)).sqrt().round() as u32
+}
+
 impl OursController {
     pub fn new(p: OursParams) -> Self {
         let target = bounds(p.n_min, p.n_max).0;
@@ -667,7 +673,7 @@ impl OursController {
         if !(fresh && verdict.is_none() && gain && queue && !self.lock_free(m)) {
             return None;
         }
-        let mid = (f64::from(pr.base) * f64::from(self.target)).sqrt().round() as u32;
+        let mid = halfway(pr.base, self.target);
         (mid > pr.base && mid < self.target).then_some(mid)
     }
 
@@ -726,7 +732,7 @@ impl OursController {
             .max();
         let n = match worse {
             None => step,
-            Some(w) => (f64::from(w) * f64::from(from)).sqrt().round() as u32,
+            Some(w) => halfway(w, from),
         };
         (n >= self.bounds().0 && n < from && worse.is_none_or(|w| n > w)).then_some(n)
     }

@@ -23,6 +23,11 @@ def rround(x):
     return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
 
 
+def halfway(a, b):
+    """The thread count halfway between a and b on a log scale (ours.rs `halfway`)."""
+    return as_u32(rround(math.sqrt(float(a) * float(b))))
+
+
 def as_u32(x):
     """`x as u32` for an f64: saturating, NaN -> 0."""
     if x != x:
@@ -636,7 +641,7 @@ class OursController(_Controller):
         fresh = pr.up and not pr.seek and not pr.leap and not pr.bisect
         if not (fresh and verdict is None and gain and queue and not self._lock_free(m)):
             return None
-        mid = as_u32(rround(math.sqrt(float(pr.base) * float(self.target))))
+        mid = halfway(pr.base, self.target)
         return mid if pr.base < mid < self.target else None
 
     def _model(self, m, cores):
@@ -680,7 +685,7 @@ class OursController(_Controller):
         step = max(self._down_from(frm), lo)
         worse = [k for k, e in self.table if step <= k < frm and self._lost(e, than)]
         w = max(worse) if worse else None
-        n = step if w is None else as_u32(rround(math.sqrt(float(w) * float(frm))))
+        n = step if w is None else halfway(w, frm)
         if n >= lo and n < frm and (w is None or n > w):
             return n
         return None
