@@ -9,6 +9,7 @@ use super::aggregate::{aggregate, efficiencies, optima, FIXED};
 use super::figures::{self, sweep::Metric, Outcome, Rendered};
 use super::load::Dataset;
 use super::controllers;
+use super::hindsight::hindsight;
 use super::tables::{self, Table};
 use super::{html, markdown};
 
@@ -83,8 +84,9 @@ pub fn write(input: &Path, opts: &Options) -> anyhow::Result<Report> {
     let mut tbls = vec![tables::optima(&opts_)];
     tbls.extend(tables::cliffs_by_runtime(&aggs));
     if !effs.is_empty() {
-        tbls.extend(controllers::pivot(&effs));
-        tbls.extend(controllers::summary(&effs));
+        let hind = hindsight(&data.rows, &opts_);
+        tbls.extend(controllers::pivot(&effs, &hind));
+        tbls.extend(controllers::summary(&effs, &hind));
         tbls.push(tables::efficiency(&effs));
     }
     tbls.extend(tables::strategies(&aggs));

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::aggregate::{Efficiency, LEVEL};
+use super::hindsight::Hindsight;
 use super::stats;
 use super::tables::{optimum_cell, ratio, ratio_of, Table};
 use crate::measure::BATCHES;
@@ -41,12 +42,27 @@ fn eta_interval(e: &Efficiency) -> Option<(f64, f64)> {
     stats::ratio(&opt, &mine, LEVEL)?.1
 }
 
-/// P99 over the steady window relative to the best fixed pool's P99.
-fn steady_p99_x(e: &Efficiency) -> Option<f64> {
-    ratio_of(e.agg.p99_steady_max_ms, e.optimum.p99_max_ms)
+/// One pool's standing in one cell, whatever sized it.
+struct Score {
+    eta: f64,
+    /// P99 over the steady window relative to the best fixed pool's P99.
+    p99_x: Option<f64>,
+    interval: Option<(f64, f64)>,
 }
 
-pub fn pivot(effs: &[Efficiency]) -> Option<Table> {
+impl Score {
+    fn of(e: &Efficiency) -> Score {
+        Score { eta: e.eta, p99_x: ratio_of(e.agg.p99_steady_max_ms, e.optimum.p99_max_ms), interval: eta_interval(e) }
+    }
+
+    fn of_hindsight(h: &Hindsight) -> Score {
+        Score { eta: h.eta, p99_x: h.p99_x, interval: None }
+    }
+}
+
+type Hind<'o> = BTreeMap<Cell<'o>, Hindsight>;
+
+pub fn pivot(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
     let cells = by_cell(effs);
     let shown: Vec<&'static str> =
         CONTROLLERS.into_iter().filter(|c| cells.values().any(|m| m.contains_key(c))).collect();
@@ -55,9 +71,12 @@ pub fn pivot(effs: &[Efficiency]) -> Option<Table> {
     }
     let mut header = vec!["device", "runtime", "workload", "best fixed TPS (N)"];
     header.extend(&shown);
+    if !hind.is_empty() {
+        header.push(HINDSIGHT);
+    }
     let rows = cells
         .iter()
-        .map(|((d, r, w), m)| {
+        .map(|(cell @ (d, r, w), m)| {
             let opt = m.values().next().map(|e| e.optimum);
             let mut row = vec![d.to_string(), r.to_string(), w.to_string()];
             row.push(opt.map_or("-".into(), optimum_cell));
@@ -71,6 +90,13 @@ pub fn pivot(effs: &[Efficiency]) -> Option<Table> {
                 ),
                 None => "-".into(),
             }));
+            if !hind.is_empty() {
+                row.push(hind.get(cell).map_or("-".into(), |h| {
+                    let picks: Vec<String> = h.picks.iter().map(u32::to_string).collect();
+                    let p99 = h.p99_x.map_or("-".into(), |x| format!("{x:.2}"));
+                    format!("{:.1} % / {p99} (N {})", 100.0 * h.eta, picks.join(", "))
+                }));
+            }
             row
         })
         .collect();
@@ -80,8 +106,9 @@ pub fn pivot(effs: &[Efficiency]) -> Option<Table> {
         note: format!(
             "Each cell: eta (steady TPS / mean TPS of the best fixed pool) [its {:.0} % interval, as in the summary \
              below] / P99 over the whole window / P99 over the steady window, both relative to the best fixed pool's \
-             P99.",
-            100.0 * LEVEL
+             P99.{}",
+            100.0 * LEVEL,
+            if hind.is_empty() { "" } else { HINDSIGHT_NOTE }
         ),
         header,
         numeric: (0..n).map(|i| i >= 3).collect(),
@@ -89,65 +116,37 @@ pub fn pivot(effs: &[Efficiency]) -> Option<Table> {
     })
 }
 
-pub fn summary(effs: &[Efficiency]) -> Option<Table> {
+const HINDSIGHT: &str = "fixed, N from the other repetitions";
+const HINDSIGHT_NOTE: &str = " 'fixed, N from the other repetitions': in each repetition, the fixed pool whose N had \
+    the best mean TPS over the other repetitions, as it measured in this one: its mean TPS against the same best fixed \
+    pool / its P99 against that pool's (the Ns picked). What a pool sized with hindsight scores from noise and drift \
+    alone, since the reference is the largest of several noisy means.";
+
+pub fn summary(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
     let cells = by_cell(effs);
-    let rows: Vec<Vec<String>> = CONTROLLERS
-        .iter()
-        .filter_map(|&c| {
-            let mine: Vec<(&Cell, &Efficiency)> = cells.iter().filter_map(|(k, m)| Some((k, *m.get(c)?))).collect();
-            if mine.is_empty() {
-                return None;
-            }
-            let mut etas: Vec<f64> = mine.iter().map(|(_, e)| e.eta).collect();
-            etas.sort_by(f64::total_cmp);
-            let k = etas.len();
-            let median = if k % 2 == 1 { etas[k / 2] } else { (etas[k / 2 - 1] + etas[k / 2]) / 2.0 };
-            let met = mine.iter().filter(|(_, e)| e.eta >= TARGET_ETA).count();
-            let met_p99 = mine
-                .iter()
-                .filter(|(_, e)| e.eta >= TARGET_ETA && steady_p99_x(e).is_some_and(|x| x <= TARGET_P99))
-                .count();
-            // Cells whose whole interval (over repetitions, or a single run's batches) lies
-            // below the target: misses that noise does not explain.
-            let intervals: Vec<(f64, f64)> = mine.iter().filter_map(|(_, e)| eta_interval(e)).collect();
-            let below = if intervals.is_empty() {
-                "-".to_string()
-            } else {
-                let n = intervals.iter().filter(|ci| ci.1 < TARGET_ETA).count();
-                format!("{n}/{}", intervals.len())
-            };
-            // Cells where `adaptive` ran too: in how many it did better.
-            let ahead = if c == CONTROLLERS[0] {
-                "-".to_string()
-            } else {
-                let both: Vec<(f64, f64)> = mine
-                    .iter()
-                    .filter_map(|(k, e)| Some((cells[*k].get(CONTROLLERS[0])?.eta, e.eta)))
-                    .collect();
-                format!("{}/{}", both.iter().filter(|(a, b)| a > b).count(), both.len())
-            };
-            Some(vec![
-                c.to_string(),
-                k.to_string(),
-                format!("{:.1} %", 100.0 * etas.iter().sum::<f64>() / k as f64),
-                format!("{:.1} %", 100.0 * median),
-                format!("{:.1} %", 100.0 * etas[0]),
-                format!("{met}/{k}"),
-                format!("{met_p99}/{k}"),
-                below,
-                ahead,
-            ])
-        })
-        .collect();
-    (!rows.is_empty()).then(|| Table {
+    let scores = |c: &str| -> BTreeMap<Cell, Score> {
+        cells.iter().filter_map(|(k, m)| Some((*k, Score::of(m.get(c)?)))).collect()
+    };
+    let adaptive = scores(CONTROLLERS[0]);
+    let mut rows: Vec<Vec<String>> =
+        CONTROLLERS.iter().filter_map(|&c| summary_row(c, &scores(c), (c != CONTROLLERS[0]).then_some(&adaptive))).collect();
+    if rows.is_empty() {
+        return None;
+    }
+    // Over the same cells as the controllers.
+    let hind: BTreeMap<Cell, Score> =
+        hind.iter().filter(|(k, _)| cells.contains_key(*k)).map(|(k, h)| (*k, Score::of_hindsight(h))).collect();
+    rows.extend(summary_row(HINDSIGHT, &hind, Some(&adaptive)));
+    Some(Table {
         title: "Controllers: summary".into(),
         note: format!(
             "Over the cells of the table above. Target: eta >= {:.0} % with the steady-window P99 <= {TARGET_P99}x the \
              best fixed pool's. 'CI below 98 %': cells whose {:.0} % interval of eta lies wholly below the target \
              (over repetitions; with one repetition, over each run's {BATCHES} batches, which can understate the \
-             error between runs). 'adaptive ahead': cells where adaptive's eta is higher than this controller's.",
+             error between runs). 'adaptive ahead': cells where adaptive's eta is higher than this one's.{}",
             100.0 * TARGET_ETA,
-            100.0 * LEVEL
+            100.0 * LEVEL,
+            if hind.is_empty() { "" } else { " The last line: the fixed pool sized on the other repetitions, the noise floor." }
         ),
         header: vec![
             "controller",
@@ -165,10 +164,47 @@ pub fn summary(effs: &[Efficiency]) -> Option<Table> {
     })
 }
 
+/// One summary line over a pool's cells; `adaptive` to count the cells where it did better.
+fn summary_row(name: &str, mine: &BTreeMap<Cell, Score>, adaptive: Option<&BTreeMap<Cell, Score>>) -> Option<Vec<String>> {
+    if mine.is_empty() {
+        return None;
+    }
+    let mut etas: Vec<f64> = mine.values().map(|s| s.eta).collect();
+    etas.sort_by(f64::total_cmp);
+    let k = etas.len();
+    let median = if k % 2 == 1 { etas[k / 2] } else { (etas[k / 2 - 1] + etas[k / 2]) / 2.0 };
+    let met = mine.values().filter(|s| s.eta >= TARGET_ETA).count();
+    let met_p99 = mine.values().filter(|s| s.eta >= TARGET_ETA && s.p99_x.is_some_and(|x| x <= TARGET_P99)).count();
+    // Cells whose whole interval (over repetitions, or a single run's batches) lies below
+    // the target: misses that noise does not explain.
+    let intervals: Vec<(f64, f64)> = mine.values().filter_map(|s| s.interval).collect();
+    let below = if intervals.is_empty() {
+        "-".to_string()
+    } else {
+        format!("{}/{}", intervals.iter().filter(|ci| ci.1 < TARGET_ETA).count(), intervals.len())
+    };
+    let ahead = adaptive.map_or("-".to_string(), |a| {
+        let both: Vec<(f64, f64)> = mine.iter().filter_map(|(k, s)| Some((a.get(k)?.eta, s.eta))).collect();
+        format!("{}/{}", both.iter().filter(|(a, b)| a > b).count(), both.len())
+    });
+    Some(vec![
+        name.to_string(),
+        k.to_string(),
+        format!("{:.1} %", 100.0 * etas.iter().sum::<f64>() / k as f64),
+        format!("{:.1} %", 100.0 * median),
+        format!("{:.1} %", 100.0 * etas[0]),
+        format!("{met}/{k}"),
+        format!("{met_p99}/{k}"),
+        below,
+        ahead,
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::aggregate::{aggregate, efficiencies, optima};
+    use crate::report::hindsight::hindsight;
     use crate::report::summary::tests::row as fixed_row;
     use crate::results::{Row, Status};
 
@@ -191,10 +227,10 @@ mod tests {
         let aggs = aggregate(&rows);
         let opts = optima(&aggs);
         let effs = efficiencies(&aggs, &opts);
-        let t = pivot(&effs).expect("a pivot");
+        let t = pivot(&effs, &BTreeMap::new()).expect("a pivot");
         assert_eq!(t.header[3..], ["best fixed TPS (N)", "adaptive", "adaptive-paper"]);
         assert_eq!(t.rows[0][3..], ["100 (8)", "99.0 % / 3.00 / 1.10", "50.0 % / 0.90 / 0.90"]);
-        let s = summary(&effs).expect("a summary");
+        let s = summary(&effs, &BTreeMap::new()).expect("a summary");
         // adaptive meets both (99 %, 1.1x steady); the paper's neither; adaptive is ahead.
         assert_eq!(s.rows[0][5..], ["1/1", "1/1", "-", "-"]);
         assert_eq!(s.rows[1][5..], ["0/1", "0/1", "-", "1/1"]);
@@ -223,12 +259,20 @@ mod tests {
         let aggs = aggregate(&rows);
         let opts = optima(&aggs);
         let effs = efficiencies(&aggs, &opts);
-        let s = summary(&effs).expect("a summary");
+        let hind = hindsight(&rows, &opts);
+        let s = summary(&effs, &hind).expect("a summary");
         assert_eq!(s.header[7], "CI below 98 %");
         assert_eq!(s.rows[0][0], "adaptive");
         assert_eq!(s.rows[0][7], "1/1");
         assert_eq!(s.rows[1][0], "adaptive-paper");
         assert_eq!(s.rows[1][7], "0/1");
+        // Fixed 8 is the only N, so each repetition's hindsight pick is 8: 100 % against
+        // its own mean, met, and adaptive (95 %) is not ahead of it.
+        assert_eq!(s.rows[2][0], HINDSIGHT);
+        assert_eq!(s.rows[2][4..], ["100.0 %", "1/1", "1/1", "-", "0/1"]);
+        let t = pivot(&effs, &hind).expect("a pivot");
+        assert_eq!(t.header.last(), Some(&HINDSIGHT));
+        assert_eq!(t.rows[0].last().map(String::as_str), Some("100.0 % / 1.00 (N 8, 8, 8)"));
     }
 
     #[test]
@@ -244,8 +288,8 @@ mod tests {
         let aggs = aggregate(&rows);
         let opts = optima(&aggs);
         let effs = efficiencies(&aggs, &opts);
-        let s = summary(&effs).expect("a summary");
-        let t = pivot(&effs).expect("a pivot");
+        let s = summary(&effs, &BTreeMap::new()).expect("a summary");
+        let t = pivot(&effs, &BTreeMap::new()).expect("a pivot");
         assert!(t.rows[0][4].starts_with("95.0 % [93."), "{}", t.rows[0][4]);
         assert!(t.rows[0][4].ends_with("] / 1.00 / 1.00"), "{}", t.rows[0][4]);
         assert_eq!((s.rows[0][0].as_str(), s.rows[0][7].as_str()), ("adaptive", "1/1"));

@@ -7,6 +7,7 @@ pub mod build;
 pub mod compare;
 pub mod controllers;
 pub mod figures;
+pub mod hindsight;
 pub mod html;
 pub mod load;
 pub mod markdown;
