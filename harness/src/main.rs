@@ -102,6 +102,10 @@ enum Command {
         /// Split the rows by this column instead: runtime, scenario, device, workload or strategy
         #[arg(long, value_name = "COLUMN")]
         by: Option<String>,
+        /// The side the others are compared against (a value of the --by column, or an
+        /// input's label); default: the first input, or the first value to appear
+        #[arg(long, value_name = "SIDE")]
+        reference: Option<String>,
         /// Also write overlay figures of the cliff and per-thread curves here
         #[arg(long)]
         out: Option<PathBuf>,
@@ -167,8 +171,11 @@ fn real_main() -> anyhow::Result<ExitCode> {
             print!("{}", report::build::summary(&r));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Compare { inputs, by, out } => {
-            let sides = report::compare::sides(&inputs, by.as_deref())?;
+        Command::Compare { inputs, by, reference, out } => {
+            let mut sides = report::compare::sides(&inputs, by.as_deref())?;
+            if let Some(r) = &reference {
+                sides = report::compare::with_reference(sides, r)?;
+            }
             for changed in &sides[1..] {
                 println!("{}", report::compare::text(&report::compare::compare(&sides[0], changed, by.as_deref())));
             }

@@ -147,6 +147,24 @@ fn compare_by_runtime_reports_significant_speedups() {
     assert!(stdout.contains("2.00x faster (p = "), "{stdout}");
     assert!(stdout.contains("Only in gil"), "pure-io and adaptive have no free-threaded side: {stdout}");
     assert!(out.join("compare-cliff-micro.png").is_file() && out.join("compare-per-thread-micro.svg").is_file());
+
+    // The other way round: free-threaded as the reference, gil the change (half the TPS).
+    let run = Command::new(env!("CARGO_BIN_EXE_gilbench"))
+        .args(["compare", p.to_str().unwrap(), "--by", "runtime", "--reference", "free-threaded"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains("### free-threaded (reference) -> gil (changed)"), "{stdout}");
+    assert!(stdout.contains("| edge-1c | micro | fixed | 4 | 6000 +- 200 | 3000 +- 100 | 0.50 ["), "{stdout}");
+    // A side that is not there: the error names the ones that are.
+    let run = Command::new(env!("CARGO_BIN_EXE_gilbench"))
+        .args(["compare", p.to_str().unwrap(), "--by", "runtime", "--reference", "nogil"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(stderr.contains("--reference nogil: no such side; the sides are gil, free-threaded"), "{stderr}");
 }
 
 #[test]

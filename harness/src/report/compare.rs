@@ -75,6 +75,18 @@ pub fn sides(inputs: &[PathBuf], by: Option<&str>) -> anyhow::Result<Vec<Side>> 
     Ok(sides.into_iter().map(|(label, rows)| Side { label, aggs: aggregate(&rows) }).collect())
 }
 
+/// Puts the side labelled `reference` first (the one the others are compared against); the
+/// others keep their order.
+pub fn with_reference(mut sides: Vec<Side>, reference: &str) -> anyhow::Result<Vec<Side>> {
+    let Some(i) = sides.iter().position(|s| s.label == reference) else {
+        let labels: Vec<&str> = sides.iter().map(|s| s.label.as_str()).collect();
+        anyhow::bail!("--reference {reference}: no such side; the sides are {}", labels.join(", "));
+    };
+    let first = sides.remove(i);
+    sides.insert(0, first);
+    Ok(sides)
+}
+
 /// One matched point.
 #[derive(Debug, Clone)]
 pub struct Matched {
