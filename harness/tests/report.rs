@@ -91,6 +91,11 @@ fn missing_column_is_named() {
     assert!(e.contains("nocol.csv: line 1 (the header) has no column `tps`"), "{e}");
 }
 
+/// The built binary with `args`, run to completion.
+fn gilbench(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gilbench")).args(args).output().unwrap()
+}
+
 #[test]
 fn compare_lists_points_on_one_side_only() {
     let tmp = tempfile::tempdir().unwrap();
@@ -135,10 +140,7 @@ fn compare_by_runtime_reports_significant_speedups() {
     }
     let p = write_csv(tmp.path(), "two.csv", &text);
     let out = tmp.path().join("cmp");
-    let run = Command::new(env!("CARGO_BIN_EXE_gilbench"))
-        .args(["compare", p.to_str().unwrap(), "--by", "runtime", "--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let run = gilbench(&["compare", p.to_str().unwrap(), "--by", "runtime", "--out", out.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
     assert!(stdout.contains("### gil (reference) -> free-threaded (changed)"), "{stdout}");
@@ -149,19 +151,13 @@ fn compare_by_runtime_reports_significant_speedups() {
     assert!(out.join("compare-cliff-micro.png").is_file() && out.join("compare-per-thread-micro.svg").is_file());
 
     // The other way round: free-threaded as the reference, gil the change (half the TPS).
-    let run = Command::new(env!("CARGO_BIN_EXE_gilbench"))
-        .args(["compare", p.to_str().unwrap(), "--by", "runtime", "--reference", "free-threaded"])
-        .output()
-        .unwrap();
+    let run = gilbench(&["compare", p.to_str().unwrap(), "--by", "runtime", "--reference", "free-threaded"]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
     assert!(stdout.contains("### free-threaded (reference) -> gil (changed)"), "{stdout}");
     assert!(stdout.contains("| edge-1c | micro | fixed | 4 | 6000 +- 200 | 3000 +- 100 | 0.50 ["), "{stdout}");
     // A side that is not there: the error names the ones that are.
-    let run = Command::new(env!("CARGO_BIN_EXE_gilbench"))
-        .args(["compare", p.to_str().unwrap(), "--by", "runtime", "--reference", "nogil"])
-        .output()
-        .unwrap();
+    let run = gilbench(&["compare", p.to_str().unwrap(), "--by", "runtime", "--reference", "nogil"]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(!run.status.success());
     assert!(stderr.contains("--reference nogil: no such side; the sides are gil, free-threaded"), "{stderr}");
