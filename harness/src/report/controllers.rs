@@ -128,8 +128,16 @@ pub fn summary(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
         cells.iter().filter_map(|(k, m)| Some((*k, Score::of(m.get(c)?)))).collect()
     };
     let adaptive = scores(CONTROLLERS[0]);
-    let mut rows: Vec<Vec<String>> =
-        CONTROLLERS.iter().filter_map(|&c| summary_row(c, &scores(c), (c != CONTROLLERS[0]).then_some(&adaptive))).collect();
+    let mut rows: Vec<Vec<String>> = CONTROLLERS
+        .iter()
+        .filter_map(|&c| {
+            if c == CONTROLLERS[0] {
+                summary_row(c, &adaptive, None)
+            } else {
+                summary_row(c, &scores(c), Some(&adaptive))
+            }
+        })
+        .collect();
     if rows.is_empty() {
         return None;
     }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::aggregate::{Optimum, FIXED};
+use super::tables::ratio_of;
 use crate::results::{Row, Status};
 
 /// A fixed pool sized on the other repetitions, over the repetitions of one cell.
@@ -47,11 +48,7 @@ pub fn hindsight<'o>(rows: &[Row], optima: &'o [Optimum]) -> BTreeMap<(&'o str, 
             }
             let base = o.best.tps_mean().filter(|&t| t > 0.0)?;
             (tps.len() >= 2).then(|| {
-                let worst = p99.into_iter().reduce(f64::max);
-                let p99_x = match (worst, o.best.p99_max_ms) {
-                    (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-                    _ => None,
-                };
+                let p99_x = ratio_of(p99.into_iter().reduce(f64::max), o.best.p99_max_ms);
                 let eta = tps.iter().sum::<f64>() / tps.len() as f64 / base;
                 ((o.device.as_str(), o.runtime.as_str(), o.workload.as_str()), Hindsight { eta, p99_x, picks })
             })
