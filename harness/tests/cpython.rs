@@ -127,6 +127,15 @@ enum Shape {
     /// Proportional to N up to 22 with the cores idle, flat above with the lock saturating:
     /// a step past the knee ties with a small gain and is halved.
     Knee,
+    /// One core filled slowly as N grows (vision on one core): throughput in proportion to
+    /// the CPU in use, within +-15 % noise, the lock free and the run queue long; ties that
+    /// CPU use decides.
+    FillCore,
+}
+
+/// The share of one core that `n` threads keep busy in `Shape::FillCore`.
+fn fill(n: f64) -> f64 {
+    1.0 - 0.6 * (-n / 4.0).exp()
 }
 
 /// A scripted run: the samples a pool would report if it followed the Rust controller, with
@@ -151,12 +160,16 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
                 (c, 0.06)
             }
             Shape::Knee => (100.0 * n.min(22.0), 0.2),
+            Shape::FillCore => (130.0 * fill(n), 0.3),
         };
         let tps = curve.max(0.2) * (1.0 - noise / 2.0 + noise * rand());
         let idle = (i / 60) % 4 == 3;
         let wait = ((n - 6.0) / (n + 6.0)).clamp(0.0, 0.9) * (0.8 + 0.4 * rand());
         let (lock, runq, beta, cpu_util) = if shape == Shape::Knee {
             (0.05 + 0.02 * (n - 22.0).max(0.0), 0.0, 0.6, (n / 22.0).min(1.0))
+        } else if shape == Shape::FillCore {
+            let runq = (1.0 - 1.0 / n).min(0.9);
+            (0.0, runq, (0.3 + runq).min(0.99), fill(n) * (0.99 + 0.02 * rand()))
         } else {
             // The first half never quite busy (a step up that ties is kept), then busy.
             let busy = if i < intervals / 2 { 0.93 } else { 1.0 };
@@ -186,14 +199,15 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
 #[test]
 fn python_controllers_decide_as_the_rust_ones() {
     python();
-    // Rising makes `adaptive` stretch tied climbs, Knee halve a step into the lock (paths
-    // the flat script never takes).
+    // Rising makes `adaptive` stretch tied climbs, Knee halve a step into the lock, FillCore
+    // settle ties by CPU use (paths the flat script never takes).
     let cases = [
         ("adaptive-paper", Shape::Flat),
         ("queue-scaler", Shape::Flat),
         ("adaptive", Shape::Flat),
         ("adaptive", Shape::Rising),
         ("adaptive", Shape::Knee),
+        ("adaptive", Shape::FillCore),
     ];
     for (name, shape) in cases {
         let (samples, rust) = script(name, 600, shape);
@@ -214,6 +228,11 @@ fn python_controllers_decide_as_the_rust_ones() {
             });
             let targets: Vec<u32> = rust.iter().map(|s| s.target).collect();
             assert!(halved, "{name}: the knee script should halve a step: {targets:?}");
+        }
+        if shape == Shape::FillCore {
+            // Ties at a busy core kept the threads that keep it busy (no down-walk).
+            let last = rust.last().unwrap().target;
+            assert!(last >= 14, "{name}: ended at {last} threads with the core filled at 14");
         }
         assert!(moves >= 5, "{name}: the script should make the controller move ({moves} moves)");
         for (i, (r, p)) in rust.iter().zip(&py).enumerate() {

@@ -403,13 +403,23 @@ class _Est:
 
 
 class _Probe:
-    __slots__ = ("base", "base_tps", "base_wait", "up", "seek", "stretched", "leap", "fallback", "bisect")
+    __slots__ = ("base", "base_tps", "base_wait", "base_cpu", "up", "seek", "stretched", "leap", "fallback",
+                 "bisect")
 
-    def __init__(self, base, base_tps, base_wait, up, seek, stretched=False, leap=False, fallback=None,
-                 bisect=False):
-        self.base, self.base_tps, self.base_wait, self.up, self.seek = base, base_tps, base_wait, up, seek
-        self.stretched, self.leap, self.bisect = stretched, leap, bisect
-        self.fallback = base if fallback is None else fallback
+    def __init__(self, base, base_tps, base_wait, base_cpu, up, seek):
+        self.base, self.base_tps, self.base_wait, self.base_cpu = base, base_tps, base_wait, base_cpu
+        self.up, self.seek = up, seek
+        self.stretched = self.leap = self.bisect = False
+        self.fallback = base
+
+    def but(self, **changes):
+        """A copy with some fields changed (Rust's `Probe { field, ..pr }`)."""
+        pr = _Probe(self.base, self.base_tps, self.base_wait, self.base_cpu, self.up, self.seek)
+        for k in ("stretched", "leap", "fallback", "bisect"):
+            setattr(pr, k, getattr(self, k))
+        for k, v in changes.items():
+            setattr(pr, k, v)
+        return pr
 
 
 SEEK, CLIMB, SETTLED = "seek", "climb", "settled"
@@ -624,14 +634,24 @@ class OursController(_Controller):
     def _tie_break(self, pr, now, m):
         """Within the noise at the end of a probe: the point estimate decides, fewer
         threads winning within the margin; a step up is also kept while there is room to
-        grow; halfway back from the lock, the point gain alone decides (as ours.rs)."""
+        grow or when it raised CPU use beyond the margin, a step down that idled the CPU beyond
+        it loses (lock free); halfway back from the lock, the point gain alone decides (as
+        ours.rs)."""
         c = self._change(pr, now)
         change = 0.0 if c is None else c[0]
         if pr.up and pr.bisect:
             return change > self.p["margin"]
         if pr.up:
-            return self._lock_free(m) and (change > self.p["margin"] or self._room_to_grow(m))
-        return change >= -self.p["margin"]
+            return self._lock_free(m) and (change > self.p["margin"] or self._room_to_grow(m)
+                                           or self._cpu_change(pr, m) > self.p["margin"])
+        return change >= -self.p["margin"] and not (self._lock_free(m) and self._cpu_change(pr, m) < -self.p["margin"])
+
+    @staticmethod
+    def _cpu_change(pr, m):
+        """Relative change of CPU use from the probe's base to `m`, 0 unless both measured."""
+        if pr.base_cpu is None or m.cpu_util is None or pr.base_cpu <= 0.0:
+            return 0.0
+        return m.cpu_util / pr.base_cpu - 1.0
 
     def _knee(self, pr, verdict, now, m, queue):
         """A tied step up with a point gain beyond the margin into a saturated lock: halfway
@@ -698,7 +718,7 @@ class OursController(_Controller):
 
     def _start_probe(self, n, up, seek, base, base_tps):
         if self._move_to(n):
-            self.probe = _Probe(base.n, base_tps, base.wait, up, seek)
+            self.probe = _Probe(base.n, base_tps, base.wait, base.cpu_util, up, seek)
             return True
         return False
 
@@ -718,7 +738,7 @@ class OursController(_Controller):
         down = self._next_down(pr.base, pr.base_tps)
         if down is not None and not pr.seek and (base_wait_high or fell):
             self._move_to(down)
-            self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, False, pr.seek, pr.stretched)
+            self.probe = pr.but(up=False, leap=False, bisect=False)
         else:
             self._back_to_base(pr, model)
         return "veto"
@@ -792,7 +812,7 @@ class OursController(_Controller):
                 fallback = self.target if self._tie_break(pr, tps, m) else pr.base
                 if self._move_to(self._up_from(self.target)):
                     self.leapt = True
-                    self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, True, False, True, True, fallback)
+                    self.probe = pr.but(leap=True, fallback=fallback)
                     return "grow"
             accepted = verdict if verdict is not None else self._tie_break(pr, tps, m)
             if accepted:
@@ -817,14 +837,13 @@ class OursController(_Controller):
                 return "hold"
             # A climb that tied with a small gain goes one step further (as ours.rs).
             if may_go_on and not pr.stretched and self._move_to(self._up_from(self.target)):
-                self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, True, False, True)
+                self.probe = pr.but(stretched=True)
                 return "grow"
             mid = self._knee(pr, verdict, tps, m, queue)
             if mid is not None:
                 self._veto()
                 self._move_to(mid)
-                self.probe = _Probe(pr.base, pr.base_tps, pr.base_wait, True, False, pr.stretched, False, pr.fallback,
-                                    True)
+                self.probe = pr.but(bisect=True)
                 return "veto"
             if pr.up:
                 self._veto()
