@@ -38,7 +38,8 @@
 //!    cores still idle with the lock free) and each
 //!    probe gains more than `margin`; growth refused by contention or by a failed probe is a
 //!    Veto (counted) and the pool steps back to the best N. After a failed upward probe, if
-//!    the pool waits (`w >= contention_low`) or throughput fell, probe downwards
+//!    the base waited for the lock (lock wait >= `contention_low`) or throughput fell, probe
+//!    downwards
 //!    (`N / probe_factor`), accepted on the same tie rule; continue down while contention
 //!    stays high. Where a step down would reach an N already measured worse in this regime,
 //!    probe halfway (geometrically) instead, until no thread count is left in between: the
@@ -405,7 +406,8 @@ impl Est {
 struct Probe {
     base: u32,
     base_tps: Est,
-    base_wait: f64,
+    /// Lock-wait share measured at the base.
+    base_lock: f64,
     /// CPU utilisation measured at the base.
     base_cpu: Option<f64>,
     up: bool,
@@ -771,7 +773,7 @@ impl OursController {
             self.probe = Some(Probe {
                 base: base.n,
                 base_tps,
-                base_wait: base.wait,
+                base_lock: base.lock,
                 base_cpu: base.cpu_util,
                 up,
                 seek,
@@ -807,12 +809,15 @@ impl OursController {
         self.settled_tps = Some(tps.tps);
     }
 
-    /// A rejected step up: back to the base, or straight past it downwards when the base
-    /// waited or throughput `fell`.
+    /// A rejected step up: back to the base, or straight past it downwards when the lock was
+    /// the bottleneck at the base or throughput `fell`. Run-queue wait alone is no reason: on
+    /// one core it is 0.6-0.85 at any N >= 4 (threads take turns on the core; fewer gain
+    /// nothing), and every tied step up there walked the pool below its base (vision one
+    /// core: 14 -> 6 from a base of 9; native-compute one core: 6 -> 3 from 4, 94 %).
     fn reject_up(&mut self, pr: &Probe, fell: bool, model: Option<u32>) -> Decision {
-        let base_wait_high = pr.base_wait >= self.p.contention_low;
+        let lock_bound = pr.base_lock >= self.p.contention_low;
         let down = self.next_down(pr.base, pr.base_tps);
-        if let Some(down) = down.filter(|_| !pr.seek && (base_wait_high || fell)) {
+        if let Some(down) = down.filter(|_| !pr.seek && (lock_bound || fell)) {
             self.move_to(down);
             self.probe = Some(Probe {
                 up: false,
@@ -1429,7 +1434,7 @@ mod tests {
         let down = Probe {
             base: 4,
             base_tps: est(100.0),
-            base_wait: 0.5,
+            base_lock: 0.5,
             base_cpu: Some(1.0),
             up: false,
             seek: false,
@@ -1483,7 +1488,7 @@ mod tests {
         let up = Probe {
             base: 9,
             base_tps: est(100.0),
-            base_wait: 0.7,
+            base_lock: 0.0,
             base_cpu: Some(0.90),
             up: true,
             seek: false,
@@ -1513,6 +1518,34 @@ mod tests {
         // Without a CPU measurement the task counts alone decide.
         let blind = Probe { base_cpu: None, ..down };
         assert!(c.tie_break(&blind, est(100.0), &m(9, 0.90, 0.0)));
+    }
+
+    #[test]
+    fn a_tied_step_up_goes_below_its_base_only_from_the_lock() {
+        let est = |tps| Est { tps, se: 5.0 };
+        let up = Probe {
+            base: 4,
+            base_tps: est(100.0),
+            base_lock: 0.0,
+            base_cpu: Some(1.0),
+            up: true,
+            seek: false,
+            stretched: false,
+            leap: false,
+            fallback: 4,
+            bisect: false,
+        };
+        let rejected = |pr: &Probe, fell| {
+            let mut c = ours();
+            c.target = 6;
+            c.reject_up(pr, fell, None);
+            c.target
+        };
+        // One core: run-queue wait high, the lock free: back to the base.
+        assert_eq!(rejected(&up, false), 4);
+        // The lock the bottleneck at the base, or a real fall: below it.
+        assert_eq!(rejected(&Probe { base_lock: 0.3, ..up }, false), 3);
+        assert_eq!(rejected(&up, true), 3);
     }
 
     /// Throughput that rises by `per_step` per step of 1.5x from 4 up to `top` threads, then
@@ -1592,7 +1625,7 @@ mod tests {
         let up = Probe {
             base: 4,
             base_tps: est(100.0),
-            base_wait: 0.3,
+            base_lock: 0.3,
             base_cpu: None,
             up: true,
             seek: false,

@@ -403,18 +403,18 @@ class _Est:
 
 
 class _Probe:
-    __slots__ = ("base", "base_tps", "base_wait", "base_cpu", "up", "seek", "stretched", "leap", "fallback",
+    __slots__ = ("base", "base_tps", "base_lock", "base_cpu", "up", "seek", "stretched", "leap", "fallback",
                  "bisect")
 
-    def __init__(self, base, base_tps, base_wait, base_cpu, up, seek):
-        self.base, self.base_tps, self.base_wait, self.base_cpu = base, base_tps, base_wait, base_cpu
+    def __init__(self, base, base_tps, base_lock, base_cpu, up, seek):
+        self.base, self.base_tps, self.base_lock, self.base_cpu = base, base_tps, base_lock, base_cpu
         self.up, self.seek = up, seek
         self.stretched = self.leap = self.bisect = False
         self.fallback = base
 
     def but(self, **changes):
         """A copy with some fields changed (Rust's `Probe { field, ..pr }`)."""
-        pr = _Probe(self.base, self.base_tps, self.base_wait, self.base_cpu, self.up, self.seek)
+        pr = _Probe(self.base, self.base_tps, self.base_lock, self.base_cpu, self.up, self.seek)
         for k in ("stretched", "leap", "fallback", "bisect"):
             setattr(pr, k, getattr(self, k))
         for k, v in changes.items():
@@ -718,7 +718,7 @@ class OursController(_Controller):
 
     def _start_probe(self, n, up, seek, base, base_tps):
         if self._move_to(n):
-            self.probe = _Probe(base.n, base_tps, base.wait, base.cpu_util, up, seek)
+            self.probe = _Probe(base.n, base_tps, base.lock, base.cpu_util, up, seek)
             return True
         return False
 
@@ -734,9 +734,11 @@ class OursController(_Controller):
         self.settled_tps = tps.tps
 
     def _reject_up(self, pr, fell, model):
-        base_wait_high = pr.base_wait >= self.p["contention_low"]
+        """A rejected step up: back to the base, or below it when the lock bound the base or
+        throughput fell (as ours.rs)."""
+        lock_bound = pr.base_lock >= self.p["contention_low"]
         down = self._next_down(pr.base, pr.base_tps)
-        if down is not None and not pr.seek and (base_wait_high or fell):
+        if down is not None and not pr.seek and (lock_bound or fell):
             self._move_to(down)
             self.probe = pr.but(up=False, leap=False, bisect=False)
         else:
