@@ -1425,24 +1425,29 @@ mod tests {
         assert!(veto.target < 8, "{steps:?}");
     }
 
+    /// A fresh step up from `base` (no lock wait, no CPU measured there).
+    fn up_probe(base: u32, base_tps: Est) -> Probe {
+        Probe {
+            base,
+            base_tps,
+            base_lock: 0.0,
+            base_cpu: None,
+            up: true,
+            seek: false,
+            stretched: false,
+            leap: false,
+            fallback: base,
+            bisect: false,
+        }
+    }
+
     #[test]
     fn ties_go_by_the_point_estimate_with_the_margin_as_dead_band() {
         let mut c = ours();
         let est = |tps| Est { tps, se: 5.0 };
         c.table = vec![(4, est(100.0))];
         c.target = 3;
-        let down = Probe {
-            base: 4,
-            base_tps: est(100.0),
-            base_lock: 0.5,
-            base_cpu: Some(1.0),
-            up: false,
-            seek: false,
-            stretched: false,
-            leap: false,
-            fallback: 4,
-            bisect: false,
-        };
+        let down = Probe { base_lock: 0.5, base_cpu: Some(1.0), up: false, ..up_probe(4, est(100.0)) };
         let m = |cpu_util, lock| Meas {
             n: 3,
             tps: 0.0,
@@ -1485,18 +1490,7 @@ mod tests {
             cpu_util: Some(cpu_util),
         };
         // 9 -> 14 on one core, no gain in the task counts, CPU 0.90 -> 0.98 (busy cores).
-        let up = Probe {
-            base: 9,
-            base_tps: est(100.0),
-            base_lock: 0.0,
-            base_cpu: Some(0.90),
-            up: true,
-            seek: false,
-            stretched: false,
-            leap: false,
-            fallback: 9,
-            bisect: false,
-        };
+        let up = Probe { base_cpu: Some(0.90), ..up_probe(9, est(100.0)) };
         c.target = 14;
         assert_eq!(c.verdict(&up, est(100.0)), None);
         assert!(c.tie_break(&up, est(100.0), &m(14, 0.98, 0.0)));
@@ -1523,18 +1517,7 @@ mod tests {
     #[test]
     fn a_tied_step_up_goes_below_its_base_only_from_the_lock() {
         let est = |tps| Est { tps, se: 5.0 };
-        let up = Probe {
-            base: 4,
-            base_tps: est(100.0),
-            base_lock: 0.0,
-            base_cpu: Some(1.0),
-            up: true,
-            seek: false,
-            stretched: false,
-            leap: false,
-            fallback: 4,
-            bisect: false,
-        };
+        let up = Probe { base_cpu: Some(1.0), ..up_probe(4, est(100.0)) };
         let rejected = |pr: &Probe, fell| {
             let mut c = ours();
             c.target = 6;
@@ -1622,18 +1605,7 @@ mod tests {
     fn a_promising_step_up_gets_a_longer_look() {
         let c = ours();
         let est = |tps| Est { tps, se: 3.0 };
-        let up = Probe {
-            base: 4,
-            base_tps: est(100.0),
-            base_lock: 0.3,
-            base_cpu: None,
-            up: true,
-            seek: false,
-            stretched: false,
-            leap: false,
-            fallback: 4,
-            bisect: false,
-        };
+        let up = Probe { base_lock: 0.3, ..up_probe(4, est(100.0)) };
         assert_eq!(c.probe_limit_s(&up, est(105.0)), c.p.leap_probe_s);
         assert_eq!(c.probe_limit_s(&up, est(103.0)), c.p.max_probe_s);
         let down = Probe { up: false, ..up };
