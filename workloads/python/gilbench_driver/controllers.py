@@ -644,7 +644,8 @@ class OursController(_Controller):
         if pr.up:
             return self._lock_free(m) and (change > self.p["margin"] or self._room_to_grow(m)
                                            or self._cpu_change(pr, m) > self.p["margin"])
-        return change >= -self.p["margin"] and not (self._lock_free(m) and self._cpu_change(pr, m) < -self.p["margin"])
+        idled = self._lock_free(m) and self._cpu_change(pr, m) < -self.p["margin"]
+        return change >= -self.p["margin"] and not idled
 
     @staticmethod
     def _cpu_change(pr, m):
