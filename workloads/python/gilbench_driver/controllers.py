@@ -275,7 +275,8 @@ class BetapoolController(_Controller):
 
 OURS_DEFAULTS = dict(
     n_min=1, n_max=1024, interval_s=0.25, initial_per_core=2.0, initial_min=4, margin=0.02,
-    noise_z=2.0, max_probe_s=2.5, contention_low=0.2, contention_high=0.75, cpu_busy=0.95, probe_factor=1.5,
+    noise_z=2.0, max_probe_s=2.5, contention_low=0.2, contention_high=0.75, cpu_busy=0.95,
+    cpu_full=0.99, probe_factor=1.5,
     model_headroom=1.25, max_jump=8.0, min_window_tasks=16, min_window_intervals=4,
     window_tasks_per_thread=1.0, seek_window_tasks=4, max_window_s=10.0, throughput_alpha=0.2,
     beta_alpha=0.3, reprobe_windows=30, reprobe_backoff_max=8, regime_change_ratio=2.0,
@@ -299,6 +300,7 @@ def validate_ours(p):
     _check(unit(p["margin"]) and p["margin"] < 0.5, c, "margin", "in 0..0.5")
     _check(unit(p["contention_low"]), c, "contention_low", "in 0..=1")
     _check(unit(p["cpu_busy"]), c, "cpu_busy", "in 0..=1")
+    _check(unit(p["cpu_full"]) and p["cpu_full"] >= p["cpu_busy"], c, "cpu_full", "in 0..=1 and >= cpu_busy")
     _check(unit(p["contention_high"]) and p["contention_high"] >= p["contention_low"], c, "contention_high",
            "in 0..=1 and >= contention_low")
     _check(p["probe_factor"] > 1.0 and math.isfinite(p["probe_factor"]), c, "probe_factor", "> 1")
@@ -691,7 +693,8 @@ class OursController(_Controller):
         return self.p["leap_probe_s"] if pr.leap or promising else self.p["max_probe_s"]
 
     def _may_grow(self, m):
-        return m.wait < self.p["contention_high"] or self._room_to_grow(m)
+        not_full = m.cpu_util is not None and m.cpu_util < self.p["cpu_full"]
+        return m.wait < self.p["contention_high"] or (not_full and self._lock_free(m))
 
     def _lock_free(self, m):
         return m.lock < self.p["contention_low"]
