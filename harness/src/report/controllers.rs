@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::aggregate::{Efficiency, LEVEL};
+use super::aggregate::{Efficiency, FIXED, LEVEL};
 use super::hindsight::Hindsight;
-use super::stats;
+use super::stats::{self, RelVar};
 use super::tables::{optimum_cell, ratio, ratio_of, Table};
 use crate::measure::BATCHES;
 
@@ -18,9 +18,11 @@ const TARGET_P99: f64 = 1.2;
 
 type Cell<'a> = (&'a str, &'a str, &'a str);
 
+type Cells<'a> = BTreeMap<Cell<'a>, BTreeMap<&'a str, &'a Efficiency<'a>>>;
+
 /// Efficiencies of the default-parameter elastic pools by (device, runtime, workload).
-fn by_cell<'a>(effs: &'a [Efficiency<'a>]) -> BTreeMap<Cell<'a>, BTreeMap<&'a str, &'a Efficiency<'a>>> {
-    let mut out: BTreeMap<Cell, BTreeMap<&str, &Efficiency>> = BTreeMap::new();
+fn by_cell<'a>(effs: &'a [Efficiency<'a>]) -> Cells<'a> {
+    let mut out: Cells = BTreeMap::new();
     for e in effs {
         let g = &e.agg.group;
         if let Some(&name) = CONTROLLERS.iter().find(|&&c| c == g.strategy) {
@@ -30,16 +32,39 @@ fn by_cell<'a>(effs: &'a [Efficiency<'a>]) -> BTreeMap<Cell<'a>, BTreeMap<&'a st
     out
 }
 
-/// The interval of eta (steady TPS against the best fixed pool's TPS) over repetitions, or,
-/// where both sides ran once, over each run's own batches; None otherwise.
-fn eta_interval(e: &Efficiency) -> Option<(f64, f64)> {
+/// Between-repetition noise of single runs by (workload, strategy), pooled over the cells
+/// (devices, runtimes) of the table: the best fixed pools under "fixed", each controller
+/// under its name. Two repetitions give one degree of freedom per point, and a 95 % t
+/// interval on one degree of freedom is +-12.7 standard errors; pooled over four cells it
+/// is +-2.8. Assumes a strategy's relative noise on a workload is alike across devices and
+/// runtimes.
+type Noise<'a> = BTreeMap<(&'a str, &'a str), RelVar>;
+
+fn noise<'a>(cells: &Cells<'a>) -> Noise<'a> {
+    let mut by: BTreeMap<(&str, &str), Vec<RelVar>> = BTreeMap::new();
+    for (&(_, _, w), m) in cells {
+        if let Some(e) = m.values().next() {
+            by.entry((w, FIXED)).or_default().extend(e.optimum.tps.as_ref().and_then(RelVar::of));
+        }
+        for (&c, e) in m {
+            by.entry((w, c)).or_default().extend(e.agg.steady.as_ref().and_then(RelVar::of));
+        }
+    }
+    by.into_iter().filter_map(|(k, v)| Some((k, RelVar::pooled(v)?))).collect()
+}
+
+/// The interval of eta (steady TPS against the best fixed pool's TPS) over repetitions, with
+/// their noise pooled (`noise`), or, where both sides ran once, over each run's own batches;
+/// None otherwise.
+fn eta_interval(e: &Efficiency, noise: &Noise) -> Option<(f64, f64)> {
     let (opt, mine) = (e.optimum.tps?, e.agg.steady?);
-    let (opt, mine) = if opt.n >= 2 && mine.n >= 2 {
-        (opt, mine)
+    if opt.n >= 2 && mine.n >= 2 {
+        let g = &e.agg.group;
+        let of = |s: &str| noise.get(&(g.workload.as_str(), s)).copied();
+        stats::ratio_interval((&opt, of(FIXED)?), (&mine, of(&g.strategy)?), LEVEL)
     } else {
-        (e.optimum.steady_batches?, e.agg.steady_batches?)
-    };
-    stats::ratio(&opt, &mine, LEVEL)?.1
+        stats::ratio(&e.optimum.steady_batches?, &e.agg.steady_batches?, LEVEL)?.1
+    }
 }
 
 /// One pool's standing in one cell, whatever sized it.
@@ -51,8 +76,9 @@ struct Score {
 }
 
 impl Score {
-    fn of(e: &Efficiency) -> Score {
-        Score { eta: e.eta, p99_x: ratio_of(e.agg.p99_steady_max_ms, e.optimum.p99_max_ms), interval: eta_interval(e) }
+    fn of(e: &Efficiency, noise: &Noise) -> Score {
+        let p99_x = ratio_of(e.agg.p99_steady_max_ms, e.optimum.p99_max_ms);
+        Score { eta: e.eta, p99_x, interval: eta_interval(e, noise) }
     }
 
     fn of_hindsight(h: &Hindsight) -> Score {
@@ -64,6 +90,7 @@ type Hind<'o> = BTreeMap<Cell<'o>, Hindsight>;
 
 pub fn pivot(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
     let cells = by_cell(effs);
+    let noise = noise(&cells);
     let shown: Vec<&'static str> =
         CONTROLLERS.into_iter().filter(|c| cells.values().any(|m| m.contains_key(c))).collect();
     if shown.is_empty() {
@@ -84,7 +111,7 @@ pub fn pivot(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
                 Some(e) => format!(
                     "{:.1} %{} / {} / {}",
                     100.0 * e.eta,
-                    eta_interval(e).map_or(String::new(), |(lo, hi)| format!(" [{:.1}, {:.1}]", 100.0 * lo, 100.0 * hi)),
+                    eta_interval(e, &noise).map_or(String::new(), |(lo, hi)| format!(" [{:.1}, {:.1}]", 100.0 * lo, 100.0 * hi)),
                     ratio(e.agg.p99_max_ms, e.optimum.p99_max_ms),
                     ratio(e.agg.p99_steady_max_ms, e.optimum.p99_max_ms)
                 ),
@@ -124,8 +151,9 @@ const HINDSIGHT_NOTE: &str = " 'fixed, N from the other repetitions': in each re
 
 pub fn summary(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
     let cells = by_cell(effs);
+    let noise = noise(&cells);
     let scores = |c: &str| -> BTreeMap<Cell, Score> {
-        cells.iter().filter_map(|(k, m)| Some((*k, Score::of(m.get(c)?)))).collect()
+        cells.iter().filter_map(|(k, m)| Some((*k, Score::of(m.get(c)?, &noise)))).collect()
     };
     let adaptive = scores(CONTROLLERS[0]);
     let mut rows: Vec<Vec<String>> = CONTROLLERS
@@ -150,8 +178,9 @@ pub fn summary(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
         note: format!(
             "Over the cells of the table above. Target: eta >= {:.0} % with the steady-window P99 <= {TARGET_P99}x the \
              best fixed pool's. 'CI below 98 %': cells whose {:.0} % interval of eta lies wholly below the target \
-             (over repetitions; with one repetition, over each run's {BATCHES} batches, which can understate the \
-             error between runs). 'adaptive ahead': cells where adaptive's eta is higher than this one's.{}",
+             (over repetitions, each strategy's spread between them pooled over the devices and runtimes of a \
+             workload; with one repetition, over each run's {BATCHES} batches, which can understate the error between \
+             runs). 'adaptive ahead': cells where adaptive's eta is higher than this one's.{}",
             100.0 * TARGET_ETA,
             100.0 * LEVEL,
             if hind.is_empty() { "" } else { " The last line: the fixed pool sized on the other repetitions, the noise floor." }
@@ -281,6 +310,33 @@ mod tests {
         let t = pivot(&effs, &hind).expect("a pivot");
         assert_eq!(t.header.last(), Some(&HINDSIGHT));
         assert_eq!(t.rows[0].last().map(String::as_str), Some("100.0 % / 1.00 (N 8, 8, 8)"));
+    }
+
+    #[test]
+    fn two_repetitions_pool_their_noise_over_devices_and_runtimes() {
+        // Four cells, two repetitions each: fixed 8 reads 99 and 101, adaptive 94.5 and 95.5.
+        // On its own one degree of freedom a cell's interval would reach past 98 % ([88.8,
+        // 101.6] %); pooled over the four cells it lies wholly below ([92.4, 97.7] %; both
+        // by mpmath, independently of this code).
+        let mut rows = Vec::new();
+        for device in ["edge-1c", "edge-2c"] {
+            for runtime in ["gil", "free-threaded"] {
+                for (strategy, threads, tps) in [("fixed", 8, [99.0, 101.0]), ("adaptive", 0, [94.5, 95.5])] {
+                    for (rep, t) in tps.into_iter().enumerate() {
+                        let mut r = row(strategy, threads, t, 10.0, Some(10.0));
+                        (r.device, r.runtime, r.rep) = (device.into(), runtime.into(), rep as u32);
+                        rows.push(r);
+                    }
+                }
+            }
+        }
+        let aggs = aggregate(&rows);
+        let opts = optima(&aggs);
+        let effs = efficiencies(&aggs, &opts);
+        let s = summary(&effs, &BTreeMap::new()).expect("a summary");
+        assert_eq!((s.rows[0][0].as_str(), s.rows[0][7].as_str()), ("adaptive", "4/4"));
+        let t = pivot(&effs, &BTreeMap::new()).expect("a pivot");
+        assert!(t.rows[0][4].starts_with("95.0 % [92.4, 97.7]"), "{}", t.rows[0][4]);
     }
 
     #[test]

@@ -69,19 +69,57 @@ pub fn welch(a: &Summary, b: &Summary) -> Option<Welch> {
     Some(Welch { t, df, p: 2.0 * t_sf(t.abs(), df) })
 }
 
-/// The ratio b / a of two means with a `level` confidence interval by the delta method on
-/// the log ratio (Welch degrees of freedom); the interval is None when a side has one value.
+/// A relative variance (the squared coefficient of variation of single values) with the
+/// degrees of freedom it was estimated on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RelVar {
+    pub v: f64,
+    pub df: f64,
+}
+
+impl RelVar {
+    /// A sample's own; None below two values or at a mean <= 0.
+    pub fn of(s: &Summary) -> Option<RelVar> {
+        (s.n >= 2 && s.mean > 0.0).then(|| RelVar { v: (s.sd / s.mean).powi(2), df: (s.n - 1) as f64 })
+    }
+
+    /// Several samples' together, weighted by their degrees of freedom (the pooled variance,
+    /// on the relative scale: for points whose noise is alike in proportion to their level).
+    /// None without any.
+    pub fn pooled(xs: impl IntoIterator<Item = RelVar>) -> Option<RelVar> {
+        let (ss, df) = xs.into_iter().fold((0.0, 0.0), |(ss, df), x| (ss + x.v * x.df, df + x.df));
+        (df > 0.0).then(|| RelVar { v: ss / df, df })
+    }
+}
+
+/// The `level` interval of the ratio b / a of two means, by the delta method on the log
+/// ratio, with each single value's relative variance as given (a sample's own, or one pooled
+/// over like points) and Welch-Satterthwaite degrees of freedom. None when a mean is <= 0 or
+/// neither side varies.
+pub fn ratio_interval(a: (&Summary, RelVar), b: (&Summary, RelVar), level: f64) -> Option<(f64, f64)> {
+    let ((ma, ra), (mb, rb)) = (a, b);
+    if ma.mean <= 0.0 || mb.mean <= 0.0 {
+        return None;
+    }
+    let (va, vb) = (ra.v / ma.n as f64, rb.v / mb.n as f64);
+    let se2 = va + vb;
+    if se2 <= 0.0 {
+        return None;
+    }
+    let df = se2 * se2 / (va * va / ra.df + vb * vb / rb.df);
+    let q = t_quantile(0.5 + level / 2.0, df)?;
+    let (r, se) = (mb.mean / ma.mean, se2.sqrt());
+    Some((r * (-q * se).exp(), r * (q * se).exp()))
+}
+
+/// The ratio b / a of two means with its `level` interval over each sample's own spread
+/// (`ratio_interval`); the interval is None when a side has one value.
 pub fn ratio(a: &Summary, b: &Summary, level: f64) -> Option<(f64, Option<(f64, f64)>)> {
     if a.mean <= 0.0 || b.mean <= 0.0 {
         return None;
     }
-    let r = b.mean / a.mean;
-    let ci = welch(a, b).and_then(|w| {
-        let se = (a.var_of_mean() / a.mean.powi(2) + b.var_of_mean() / b.mean.powi(2)).sqrt();
-        let q = t_quantile(0.5 + level / 2.0, w.df)?;
-        Some((r * (-q * se).exp(), r * (q * se).exp()))
-    });
-    Some((r, ci))
+    let ci = RelVar::of(a).zip(RelVar::of(b)).and_then(|(ra, rb)| ratio_interval((a, ra), (b, rb), level));
+    Some((b.mean / a.mean, ci))
 }
 
 /// P(T > t) for Student's t with `df` degrees of freedom (t >= 0).
@@ -272,6 +310,20 @@ mod tests {
         close(r, 2.0, 1e-12);
         let (lo, hi) = ci.unwrap();
         assert!(lo < 2.0 && 2.0 < hi && lo > 1.5 && hi < 2.5, "{lo} {hi}");
+        // Relative variances 4e-4 and 2.5e-3, se^2 = (4e-4 + 2.5e-3) / 3, Welch df 2.62402,
+        // t(0.975) 3.456625 and the upper end 2.226917 (mpmath, independently of this code).
+        close(hi, 2.226_917, 1e-5);
         assert!(ratio(&a, &Summary::of(&[0.0]).unwrap(), 0.95).is_none());
+        assert_eq!(ratio(&a, &Summary::of(&[2.0]).unwrap(), 0.95).map(|r| r.1), Some(None));
+    }
+
+    #[test]
+    fn pooled_relative_variance_weighs_by_degrees_of_freedom() {
+        let a = RelVar { v: 1e-4, df: 1.0 };
+        let b = RelVar { v: 4e-4, df: 3.0 };
+        let p = RelVar::pooled([a, b]).unwrap();
+        close(p.v, 3.25e-4, 1e-15);
+        close(p.df, 4.0, 0.0);
+        assert_eq!(RelVar::pooled([]), None);
     }
 }
