@@ -32,14 +32,14 @@ fn by_cell<'a>(effs: &'a [Efficiency<'a>]) -> Cells<'a> {
     out
 }
 
-/// Between-repetition noise of single runs by (workload, strategy), pooled over the cells
-/// (devices, runtimes) of the table: the best fixed pools under "fixed", each controller
-/// under its name. Two repetitions give one degree of freedom per point, and a 95 % t
-/// interval on one degree of freedom is +-12.7 standard errors; pooled over four cells it
-/// is +-2.8. Assumes a strategy's relative noise on a workload is alike across devices and
-/// runtimes.
+/// Relative noise of single runs by (workload, strategy).
 type Noise<'a> = BTreeMap<(&'a str, &'a str), RelVar>;
 
+/// Between-repetition noise pooled over the cells (devices, runtimes) of the table: the best
+/// fixed pools under "fixed", each controller under its name. Two repetitions give one
+/// degree of freedom per point, and a 95 % t interval on one degree of freedom is +-12.7
+/// standard errors; pooled over four cells it is +-2.8. Assumes a strategy's relative noise
+/// on a workload is alike across devices and runtimes.
 fn noise<'a>(cells: &Cells<'a>) -> Noise<'a> {
     let mut by: BTreeMap<(&str, &str), Vec<RelVar>> = BTreeMap::new();
     for (&(_, _, w), m) in cells {
