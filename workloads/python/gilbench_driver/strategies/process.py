@@ -83,6 +83,19 @@ def _release_semaphores():
             except Exception:
                 pass
 
+def _await_workers(ex, counter, n, timeout_s=60.0):
+    """Returns once all n workers have run their initializer. One worker can serve several
+    of the first tasks while another is still starting, and a spawned worker opens the
+    counter's named semaphore only when it unpickles its arguments, after start() returned:
+    unlinking it before then (`_release_semaphores`) killed that worker with FileNotFoundError."""
+    deadline = time.monotonic() + timeout_s
+    while counter.value < n:
+        dead = any(p.exitcode is not None for p in (ex._processes or {}).values())
+        if dead or time.monotonic() > deadline:
+            raise BrokenProcessPool("a worker did not start")
+        time.sleep(0.005)
+
+
 def run(spec):
     n = spec.threads
     method = os.environ.get("GILBENCH_MP_START", "spawn")
@@ -100,6 +113,7 @@ def run(spec):
     try:
         for f in [ex.submit(_ready) for _ in range(n)]:
             f.result()
+        _await_workers(ex, slot_counter, n)
         spawn_ms = (time.perf_counter() - t0) * 1e3
         calibration = ex.submit(_calibrate).result()
         _release_semaphores()
