@@ -730,7 +730,12 @@ impl OursController {
 
     /// Idle CPU and little lock waiting: more threads can still turn waiting into work.
     fn room_to_grow(&self, m: &Meas) -> bool {
-        m.cpu_util.is_some_and(|u| u < self.p.cpu_busy) && self.lock_free(m)
+        self.spare_cpu(m, self.p.cpu_busy)
+    }
+
+    /// CPU use below `below` with the lock free.
+    fn spare_cpu(&self, m: &Meas, below: f64) -> bool {
+        m.cpu_util.is_some_and(|u| u < below) && self.lock_free(m)
     }
 
     /// Growth is not vetoed: waits below `contention_high`, or high waits while the cores
@@ -739,8 +744,7 @@ impl OursController {
     /// 0.80 in the run queue at 9 threads with the core 96 % used, and 14 threads did ~8 %
     /// more; a step that fills nothing is still rejected by its probe (`tie_break`).
     fn may_grow(&self, m: &Meas) -> bool {
-        let not_full = m.cpu_util.is_some_and(|u| u < self.p.cpu_full);
-        m.wait < self.p.contention_high || (not_full && self.lock_free(m))
+        m.wait < self.p.contention_high || self.spare_cpu(m, self.p.cpu_full)
     }
 
     /// The lock is not the bottleneck.

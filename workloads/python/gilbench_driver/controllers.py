@@ -685,7 +685,11 @@ class OursController(_Controller):
 
     def _room_to_grow(self, m):
         """Idle CPU and little lock waiting: more threads can still turn waiting into work."""
-        return m.cpu_util is not None and m.cpu_util < self.p["cpu_busy"] and self._lock_free(m)
+        return self._spare_cpu(m, self.p["cpu_busy"])
+
+    def _spare_cpu(self, m, below):
+        """CPU use below `below` with the lock free."""
+        return m.cpu_util is not None and m.cpu_util < below and self._lock_free(m)
 
     def _probe_limit_s(self, pr, now):
         c = self._change(pr, now)
@@ -693,8 +697,7 @@ class OursController(_Controller):
         return self.p["leap_probe_s"] if pr.leap or promising else self.p["max_probe_s"]
 
     def _may_grow(self, m):
-        not_full = m.cpu_util is not None and m.cpu_util < self.p["cpu_full"]
-        return m.wait < self.p["contention_high"] or (not_full and self._lock_free(m))
+        return m.wait < self.p["contention_high"] or self._spare_cpu(m, self.p["cpu_full"])
 
     def _lock_free(self, m):
         return m.lock < self.p["contention_low"]

@@ -90,7 +90,7 @@ def _await_workers(ex, counter, n, timeout_s=60.0):
     unlinking it before then (`_release_semaphores`) killed that worker with FileNotFoundError."""
     deadline = time.monotonic() + timeout_s
     while counter.value < n:
-        dead = any(p.exitcode is not None for p in (ex._processes or {}).values())
+        dead = any(p.exitcode is not None for p in _procs(ex).values())
         if dead or time.monotonic() > deadline:
             raise BrokenProcessPool("a worker did not start")
         time.sleep(0.005)
@@ -124,7 +124,7 @@ def run(spec):
     pt.plan = plan
 
     def pids():
-        return list(getattr(ex, "_processes", {}) or {})
+        return list(_procs(ex))
 
     def done(index, queued_at, fut):
         try:
@@ -179,10 +179,15 @@ def run(spec):
     return out
 
 
+def _procs(ex):
+    """The executor's worker processes by pid (a private attribute; {} once it is gone)."""
+    return getattr(ex, "_processes", {}) or {}
+
+
 def _death_message(ex, slots, context):
     """Names the dead worker(s): pid, how it ended, and the task it was running."""
     dead, stopped = [], []
-    procs = dict(getattr(ex, "_processes", {}) or {})
+    procs = dict(_procs(ex))
     time.sleep(0.05)  # let the executor reap: exitcode is set once the process is joined
     running = {slots[i]: slots[i + 1] for i in range(0, len(slots), 2) if slots[i] > 0}
     for w, (pid, p) in enumerate(sorted(procs.items())):
@@ -201,7 +206,7 @@ def _death_message(ex, slots, context):
 
 
 def _kill(ex):
-    for p in list((getattr(ex, "_processes", {}) or {}).values()):
+    for p in list(_procs(ex).values()):
         try:
             p.kill()
         except Exception:
