@@ -1,4 +1,5 @@
-//! Records the git revision and rustc version for manifest.json.
+//! Records the git revision and rustc version for manifest.json. A build from a tree with
+//! uncommitted changes is marked `-dirty`: its results did not come from that revision.
 use std::process::Command;
 
 fn output(cmd: &str, args: &[&str]) -> String {
@@ -14,7 +15,13 @@ fn output(cmd: &str, args: &[&str]) -> String {
 fn main() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     println!("cargo:rustc-env=GILBENCH_RUSTC_VERSION={}", output(&rustc, &["--version"]));
-    println!("cargo:rustc-env=GILBENCH_GIT_REVISION={}", output("git", &["rev-parse", "HEAD"]));
-    println!("cargo:rerun-if-changed=../.git/HEAD");
-    println!("cargo:rerun-if-changed=../.git/refs");
+    let mut rev = output("git", &["rev-parse", "HEAD"]);
+    if rev != "unknown" && !output("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+        rev.push_str("-dirty");
+    }
+    println!("cargo:rustc-env=GILBENCH_GIT_REVISION={rev}");
+    // Commits and checkouts move HEAD, refs or the index; edits move the sources.
+    for path in ["../.git/HEAD", "../.git/refs", "../.git/index", "src", "../workloads/src"] {
+        println!("cargo:rerun-if-changed={path}");
+    }
 }

@@ -32,6 +32,10 @@ pub struct Manifest {
     /// per microsecond of CPU time); a resumed run reuses it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calibration: Vec<Calibrated>,
+    /// The share of the machine's CPU other processes used while the kernels were calibrated
+    /// (0..1): above a few percent, the calibrated work is lighter than an idle machine's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration_others_cpu: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +80,7 @@ impl Manifest {
                 .collect(),
             merged_from: Vec::new(),
             calibration: Vec::new(),
+            calibration_others_cpu: None,
         }
     }
 

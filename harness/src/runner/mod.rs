@@ -22,6 +22,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::limits::{self, Limiter};
+use crate::measure::HostCpu;
 use crate::results::{write_timeline, Manifest, Row, Status, Store};
 use crate::runtime::Program;
 use crate::scenario::{estimate, Point, RuntimeSpec, Scenario};
@@ -69,7 +70,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> anyhow::Result<Report> {
     let mut manifest = Manifest::new(scenario, opts.limiter.enforcement().as_str(), points.len());
     let old = Manifest::read(&opts.out);
     let known = old.as_ref().map_or(&[][..], |m| &m.calibration[..]);
-    let calibration = calibrate(&todo, known).context("calibrating the workloads' kernels")?;
+    let (calibration, others) = calibrate(&todo, known).context("calibrating the workloads' kernels")?;
     match old {
         Some(old) if old.scenario_files != manifest.scenario_files => eprintln!(
             "gilbench: warning: the scenario files changed since {} was started; its rows come \
@@ -79,6 +80,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> anyhow::Result<Report> {
         Some(_) => {}
         None => {
             manifest.calibration = calibration.clone();
+            manifest.calibration_others_cpu = others;
             manifest.write(&opts.out).context("writing manifest.json")?
         }
     }
@@ -135,23 +137,50 @@ pub fn run(scenario: &Scenario, opts: &Options) -> anyhow::Result<Report> {
 /// whole run (CPython points calibrate in Python), keeping what `known` (a resumed run's
 /// manifest) has. Per-point calibration let the work per task follow the CPU's state at each
 /// point's start: a speech-features point ran 3.5 ms tasks instead of 6 ms at 1.7x the
-/// throughput of its neighbours.
-fn calibrate(points: &[&Point], known: &[Calibrated]) -> anyhow::Result<Vec<Calibrated>> {
+/// throughput of its neighbours. Also returns the share of the machine other processes used
+/// meanwhile, when anything was measured.
+fn calibrate(points: &[&Point], known: &[Calibrated]) -> anyhow::Result<(Vec<Calibrated>, Option<f64>)> {
     let emulated: Vec<&Point> =
         points.iter().copied().filter(|p| !matches!(p.runtime, RuntimeSpec::Cpython { .. })).collect();
     let Some(first) = emulated.first() else {
-        return Ok(known.to_vec());
+        return Ok((known.to_vec(), None));
     };
     let phases: Vec<Phase> = emulated.iter().flat_map(|p| p.workload.phases.iter().cloned()).collect();
+    let t0 = HostCpu::now();
     let (_, used) = Program::compile_with(&phases, &first.onnx, known)?;
+    let fresh: Vec<Calibrated> =
+        used.into_iter().filter(|c| !known.iter().any(|k| k.kernel == c.kernel)).collect();
+    // A kernel or two calibrate in well under 0.1 s, too short for /proc/stat's 10 ms
+    // ticks: watch the machine for at least CALIBRATION_WATCH (the rest of it just after).
+    let others = t0.filter(|_| !fresh.is_empty()).and_then(|a| {
+        std::thread::sleep(CALIBRATION_WATCH.saturating_sub(a.elapsed()));
+        HostCpu::now()?.others_since(&a)
+    });
     let mut all = known.to_vec();
-    all.extend(used.into_iter().filter(|c| !known.iter().any(|k| k.kernel == c.kernel)));
+    all.extend(fresh);
     all.sort_by_key(|c| c.kernel.name());
     let list: Vec<String> =
         all.iter().map(|c| format!("{} {:.4} units/us", c.kernel.name(), c.units_per_us)).collect();
     eprintln!("gilbench: kernels calibrated once for the run: {}", list.join(", "));
-    Ok(all)
+    // A kernel slows down beside a busy neighbour (shared caches, SMT siblings, the
+    // hypervisor), so fewer units make each task's work_us: every task of the run is lighter
+    // and its TPS is not comparable with an idle machine's run (seen: json 0.17 units/us
+    // with another job running against 0.26 idle).
+    if let Some(o) = others.filter(|o| *o > CALIBRATION_BUSY) {
+        eprintln!(
+            "gilbench: warning: other processes used {:.0} % of the machine's CPU while the kernels \
+             were calibrated; tasks will be lighter than on an idle machine, so this run's TPS \
+             compares with its own points only (run on an idle machine to compare runs)",
+            o * 100.0
+        );
+    }
+    Ok((all, others))
 }
+
+/// The share of the machine others may use during calibration before the run says so.
+const CALIBRATION_BUSY: f64 = 0.10;
+/// How long the machine's CPU use is watched around calibration, at least.
+const CALIBRATION_WATCH: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A bar with ETA on a terminal; one line per point otherwise (CI logs).
 struct Progress {
