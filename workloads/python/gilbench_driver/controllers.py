@@ -454,6 +454,7 @@ class OursController(_Controller):
         self.vetoes = 0
         self.measured_once = False
         self.leapt = False
+        self.rechecked = False
         self.memory_frac = None
 
     # -- Controller
@@ -587,6 +588,7 @@ class OursController(_Controller):
         self.settled_tps = None
         self.backoff = 1
         self.leapt = False
+        self.rechecked = False
 
     def _best_except(self, except_n):
         best = _Est()
@@ -698,6 +700,11 @@ class OursController(_Controller):
 
     def _may_grow(self, m):
         return m.wait < self.p["contention_high"] or self._spare_cpu(m, self.p["cpu_full"])
+
+    def _may_recheck(self, pr, m, queue):
+        # A fall with the lock free is measured again once per regime (slow spells).
+        return (not self.rechecked and not pr.seek and queue and self._lock_free(m)
+                and pr.base_lock < self.p["contention_low"])
 
     def _lock_free(self, m):
         return m.lock < self.p["contention_low"]
@@ -848,6 +855,12 @@ class OursController(_Controller):
             if may_go_on and not pr.stretched and self._move_to(self._up_from(self.target)):
                 self.probe = pr.but(stretched=True)
                 return "grow"
+            if pr.up and verdict is False and self._may_recheck(pr, m, queue):
+                # Judged again on a fresh window; this one is forgotten.
+                self.rechecked = True
+                self.table = [e for e in self.table if e[0] != m.n]
+                self.probe = pr
+                return "hold"
             mid = self._knee(pr, verdict, tps, m, queue)
             if mid is not None:
                 self._veto()
