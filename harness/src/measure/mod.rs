@@ -4,6 +4,7 @@
 pub mod host;
 pub mod process;
 pub mod sched;
+pub mod speed;
 pub mod tasks;
 pub mod timeline;
 

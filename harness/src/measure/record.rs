@@ -45,6 +45,9 @@ pub struct Measurement {
     /// Real CPython runtimes: the interpreter that ran the point, e.g. "CPython 3.12.1".
     #[serde(default)]
     pub interpreter: Option<String>,
+    /// The CPU's speed just before the point, against the run's calibration (see speed.rs).
+    #[serde(default)]
+    pub cpu_speed: Option<f64>,
 }
 
 /// `tps_se` from the completions per bucket: over the steady window once a pool settled.
@@ -91,6 +94,7 @@ impl Measurement {
             settling,
             timeline,
             interpreter: None,
+            cpu_speed: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use super::aggregate::{aggregate, efficiencies, optima, FIXED};
 use super::figures::{self, sweep::Metric, Outcome, Rendered};
 use super::load::Dataset;
-use super::controllers;
+use super::{controllers, cpu_cost};
 use super::hindsight::hindsight;
 use super::tables::{self, Table};
 use super::{html, markdown};
@@ -87,6 +87,7 @@ pub fn write(input: &Path, opts: &Options) -> anyhow::Result<Report> {
         let hind = hindsight(&data.rows, &opts_);
         tbls.extend(controllers::pivot(&effs, &hind));
         tbls.extend(controllers::summary(&effs, &hind));
+        tbls.extend(cpu_cost::table(&data.rows));
         tbls.push(tables::efficiency(&effs));
     }
     tbls.extend(tables::strategies(&aggs));

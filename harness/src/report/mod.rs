@@ -6,6 +6,7 @@ pub mod aggregate;
 pub mod build;
 pub mod compare;
 pub mod controllers;
+pub mod cpu_cost;
 pub mod figures;
 pub mod hindsight;
 pub mod html;

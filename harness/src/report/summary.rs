@@ -148,6 +148,7 @@ pub(super) mod tests {
             lat_p99_steady_ms: None,
             tps_se: None,
             interpreter: None,
+            cpu_speed: None,
             point_wall_s: 1.0,
             message: String::new(),
         }

@@ -77,6 +77,9 @@ pub struct Row {
     /// Real CPython runtimes: the interpreter that ran the point, e.g. "CPython 3.12.1".
     #[serde(default)]
     pub interpreter: Option<String>,
+    /// The CPU's work per CPU second just before the point, against the run's calibration.
+    #[serde(default)]
+    pub cpu_speed: Option<f64>,
     /// The whole point: process start, calibration, threads, run.
     pub point_wall_s: f64,
     pub message: String,
@@ -139,6 +142,7 @@ impl Row {
             lat_p99_steady_ms: m.and_then(|m| m.lat_p99_steady_ms),
             tps_se: m.and_then(|m| m.tps_se),
             interpreter: m.and_then(|m| m.interpreter.clone()),
+            cpu_speed: m.and_then(|m| m.cpu_speed),
             point_wall_s: end.point_wall_s,
             // One physical line per row keeps resume's partial-line repair simple.
             message: end.message.replace(['\n', '\r'], "; "),

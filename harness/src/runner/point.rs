@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::measure::Measurement;
+use crate::measure::{speed, Measurement};
 use crate::runtime::{cpython, Interpreter, Program};
 use crate::scenario::{Point, RuntimeSpec, StrategySpec};
 use crate::strategy::{self, Setup};
@@ -32,9 +32,14 @@ pub fn measure(point: Point) -> anyhow::Result<Measurement> {
         StrategySpec::Process(_) => (Program::default(), Vec::new()),
         _ => Program::compile_with(&point.workload.phases, &point.onnx, &point.calibration)?,
     };
+    // A process pool's parent compiled nothing: its kernels are the run's calibration.
+    let reference = if calibration.is_empty() { &point.calibration } else { &calibration };
+    let meter = speed::Meter::start(&point.workload.phases, reference);
     let interp = Interpreter::new(&point.runtime)?;
     let setup = Arc::new(Setup { point, program, interp });
-    let out = strategy::run(setup)?;
+    let out = strategy::run(setup);
+    let cpu_speed = meter.and_then(speed::Meter::stop);
+    let out = out?;
     let mut m = Measurement::new(
         &out.stats,
         out.unfinished,
@@ -44,6 +49,7 @@ pub fn measure(point: Point) -> anyhow::Result<Measurement> {
         out.calibration.unwrap_or(calibration),
         out.timeline,
     );
+    m.cpu_speed = cpu_speed;
     // A process pool's memory is its whole tree, not the parent's.
     if let Some((rss, pss)) = out.tree_memory_mb {
         m.peak_rss_mb = Some(rss);

@@ -207,6 +207,8 @@ fn measurement(a: Answer) -> Measurement {
         tps_se: (!a.end_ms.is_empty()).then(|| tps_se(&per_bucket, settling, a.elapsed_s)).flatten(),
         timeline: a.timeline,
         interpreter: Some(format!("CPython {}{build}", info.version)),
+        // The interpreter's own work is not calibrated against our kernels.
+        cpu_speed: None,
     }
 }
 
