@@ -4,7 +4,10 @@
 //! ran). A thread of the point process runs one short trial of one of the point's kernels in
 //! turn every `EVERY` and times it with its own CPU clock against the run's calibration; the
 //! pool's threads do not hold it up (it needs no lock), and a trial that waits for a CPU does
-//! not count the wait. It costs ~0.25 % of one core, the same for every strategy.
+//! not count the wait. Interrupts are charged to the thread they interrupt, so a pool that
+//! wakes thousands of threads (the GIL's handoffs and timed waits) lowers it too: speeds
+//! compare between points at similar N. It costs ~0.25 % of one core, the same for every
+//! strategy.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
