@@ -134,11 +134,20 @@ enum Shape {
     /// Proportional to N up to 40 with the lock free, and every 10 s a slow spell of 1.25 s
     /// in which everything reads 40 % low: steps up that fall in a spell are measured again.
     Spell,
+    /// The lock waited on from 7 threads (0.2, 0.5 at 16) while one core fills up to ~16
+    /// threads, throughput in proportion to it within +-15 % noise (agent-orchestration on
+    /// one core, gil): ties that CPU use under a core decides.
+    LockUnderCore,
 }
 
 /// The share of one core that `n` threads keep busy in `Shape::FillCore`.
 fn fill(n: f64) -> f64 {
     1.0 - 0.6 * (-n / 4.0).exp()
+}
+
+/// The share of one core that `n` threads keep busy in `Shape::LockUnderCore`.
+fn fill_slowly(n: f64) -> f64 {
+    1.0 - 0.5 * (-n / 4.0).exp()
 }
 
 /// A scripted run: the samples a pool would report if it followed the Rust controller, with
@@ -165,12 +174,16 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
             Shape::Knee => (100.0 * n.min(22.0), 0.2),
             Shape::FillCore => (130.0 * fill(n), 0.3),
             Shape::Spell => (100.0 * n.min(40.0) * if i % 40 < 5 { 0.6 } else { 1.0 }, 0.1),
+            Shape::LockUnderCore => (100.0 * fill_slowly(n), 0.3),
         };
         let tps = curve.max(0.2) * (1.0 - noise / 2.0 + noise * rand());
         let idle = (i / 60) % 4 == 3;
         let wait = ((n - 6.0) / (n + 6.0)).clamp(0.0, 0.9) * (0.8 + 0.4 * rand());
         let (lock, runq, beta, cpu_util) = if shape == Shape::Knee {
             (0.05 + 0.02 * (n - 22.0).max(0.0), 0.0, 0.6, (n / 22.0).min(1.0))
+        } else if shape == Shape::LockUnderCore {
+            let lock = ((n - 3.0) / (n + 13.0)).clamp(0.0, 0.9);
+            (lock, 0.08, 0.85, fill_slowly(n) * (0.99 + 0.02 * rand()))
         } else if shape == Shape::Spell {
             (0.0, 0.3, 0.9, 0.9)
         } else if shape == Shape::FillCore {
@@ -206,8 +219,8 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
 fn python_controllers_decide_as_the_rust_ones() {
     python();
     // Rising makes `adaptive` stretch tied climbs, Knee halve a step into the lock, FillCore
-    // settle ties by CPU use, Spell measure a fallen step again (paths the flat script never
-    // takes).
+    // settle ties by CPU use, Spell measure a fallen step again, LockUnderCore settle ties by
+    // CPU use with the lock waited on (paths the flat script never takes).
     let cases = [
         ("adaptive-paper", Shape::Flat),
         ("queue-scaler", Shape::Flat),
@@ -216,6 +229,7 @@ fn python_controllers_decide_as_the_rust_ones() {
         ("adaptive", Shape::Knee),
         ("adaptive", Shape::FillCore),
         ("adaptive", Shape::Spell),
+        ("adaptive", Shape::LockUnderCore),
     ];
     for (name, shape) in cases {
         let (samples, rust) = script(name, 600, shape);

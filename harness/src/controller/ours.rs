@@ -56,7 +56,10 @@
 //!    In a tie with the lock free, CPU use decides as well: a step up that raised the cores'
 //!    use by more than `margin` is kept, a step down that idled them by more is not (without
 //!    lock contention a task costs about the same CPU at any N, and CPU time is measured
-//!    with far less noise than the tasks a window completes). Then settle.
+//!    with far less noise than the tasks a window completes); with the lock contended, so
+//!    does CPU use below `cpu_busy` of one core at the lower N of the two (the lock runs one
+//!    thread at a time: under a core, the core idles while all threads are in I/O). Then
+//!    settle.
 //! 4. Settled: hold. Re-probe after `reprobe_windows` windows, doubling the wait (up to
 //!    `reprobe_backoff_max` x) each time a re-probe ends where it started. Re-seek at once
 //!    when the model's `N*` moves by more than `regime_change_ratio` x or throughput at the
@@ -94,7 +97,8 @@ pub struct OursParams {
     /// Waiting share above which growth is vetoed.
     pub contention_high: f64,
     /// CPU utilisation (of the point's cores) below which a step up that neither gained
-    /// nor lost beyond the noise is kept.
+    /// nor lost beyond the noise is kept; with the lock contended, the share of one core
+    /// below which CPU use still settles ties.
     pub cpu_busy: f64,
     /// CPU utilisation from which the cores count as full: below it, with the lock free,
     /// run-queue wait does not veto growth (on one core a thread queues for the CPU whenever
@@ -465,6 +469,8 @@ pub struct OursController {
     rechecked: bool,
     /// Latest memory in use / limit.
     memory_frac: Option<f64>,
+    /// Cores the point has (latest sample).
+    cores: u32,
 }
 
 /// The thread count halfway between `a` and `b` on a log scale (geometric mean, rounded):
@@ -498,6 +504,7 @@ impl OursController {
             leapt: false,
             rechecked: false,
             memory_frac: None,
+            cores: 1,
         }
     }
 
@@ -656,20 +663,38 @@ impl OursController {
     /// code, variable I/O, the last idle CPU on one core); a step down that left them idle by
     /// more than the margin lost, whatever the task counts say. Neither while the lock is the
     /// bottleneck (lock wait >= `contention_low`): there a thread more only queues for it,
-    /// and on a flat plateau a noisy point gain would walk the pool up, adding latency.
+    /// and on a flat plateau a noisy point gain would walk the pool up, adding latency; but
+    /// CPU use still decides while the lower N left part of a core idle (`under_a_core`).
     /// Letting every tie go down ratcheted flat-topped CPU-bound optima down by steps each
     /// losing a little less than the noise (speech-features settled at 89 %). A step halfway
-    /// back from the lock (`knee`) is kept on its point gain alone: the lock binds above it.
+    /// back from the lock (`knee`) is kept on its point gain (or CPU gain under a core)
+    /// alone: the lock binds above it.
     fn tie_break(&self, pr: &Probe, now: Est, m: &Meas) -> bool {
         let change = self.change(pr, now).map_or(0.0, |c| c.0);
+        let cpu_gain = self.cpu_change(pr, m) > self.p.margin;
         if pr.up && pr.bisect {
-            change > self.p.margin
+            change > self.p.margin || (cpu_gain && self.under_a_core(pr.base_cpu))
         } else if pr.up {
-            self.lock_free(m)
-                && (change > self.p.margin || self.room_to_grow(m) || self.cpu_change(pr, m) > self.p.margin)
+            (self.lock_free(m) && (change > self.p.margin || self.room_to_grow(m) || cpu_gain))
+                || (cpu_gain && self.under_a_core(pr.base_cpu))
         } else {
-            change >= -self.p.margin && !(self.lock_free(m) && self.cpu_change(pr, m) < -self.p.margin)
+            let idled = self.cpu_change(pr, m) < -self.p.margin;
+            change >= -self.p.margin && !(idled && (self.lock_free(m) || self.under_a_core(m.cpu_util)))
         }
+    }
+
+    /// CPU use (a share of the point's cores) below `cpu_busy` of one core. The lock lets one
+    /// thread run Python at a time, so while the process leaves part of a core idle, CPU use
+    /// tracks the work done even when threads wait for the lock: they wait on each other's
+    /// hand-offs while, at other moments, all of them are off in I/O and the core idles. Near
+    /// and beyond a core the extra CPU under a contended lock is native code or switching
+    /// overhead (micro, two cores: 1.24 -> 1.30 cores from 8 to 16 threads while throughput
+    /// fell 4 %; agent-orchestration, two cores: 0.98 -> 1.02 cores from 8 to 15, flat).
+    /// agent-orchestration on one core, gil: 7 -> 11 threads raised CPU use 0.94 -> 1.00 with
+    /// the lock waited on 0.3-0.5 of the time, a tie in task counts; the pool went back to 7
+    /// (76-87 % of the best fixed pool, 8 -> 16 threads gaining 5 % in the fixed sweep).
+    fn under_a_core(&self, cpu_util: Option<f64>) -> bool {
+        cpu_util.is_some_and(|u| u * f64::from(self.cores) < self.p.cpu_busy)
     }
 
     /// Relative change of CPU utilisation from the probe's base to `m` (0 unless both were
@@ -987,6 +1012,14 @@ impl OursController {
                     return Decision::Grow;
                 }
             }
+            // Before the tie rule, which may keep a step into the lock on its CPU gain alone:
+            // with a point gain too, halfway holds it with less latency.
+            if let Some(mid) = self.knee(&pr, verdict, tps, &m, queue) {
+                self.veto();
+                self.move_to(mid);
+                self.probe = Some(Probe { bisect: true, ..pr });
+                return Decision::Veto;
+            }
             let accepted = verdict.unwrap_or_else(|| self.tie_break(&pr, tps, &m));
             if accepted {
                 return if pr.seek {
@@ -1034,12 +1067,6 @@ impl OursController {
                 self.table.retain(|e| e.0 != m.n);
                 self.probe = Some(pr);
                 return Decision::Hold;
-            }
-            if let Some(mid) = self.knee(&pr, verdict, tps, &m, queue) {
-                self.veto();
-                self.move_to(mid);
-                self.probe = Some(Probe { bisect: true, ..pr });
-                return Decision::Veto;
             }
             if pr.up {
                 self.veto();
@@ -1139,6 +1166,7 @@ impl Controller for OursController {
     fn decide(&mut self, s: &Sample) -> Step {
         let beta = frac(s.beta);
         self.memory_frac = s.memory_frac.filter(|f| f.is_finite() && *f > 0.0);
+        self.cores = s.cores.max(1);
         if let Some(b) = beta {
             let a = self.p.beta_alpha.clamp(0.0, 1.0);
             self.beta_ewma = Some(self.beta_ewma.map_or(b, |e| a * b + (1.0 - a) * e));
@@ -1518,7 +1546,7 @@ mod tests {
     }
 
     #[test]
-    fn cpu_use_decides_ties_while_the_lock_is_free() {
+    fn cpu_use_decides_ties_while_the_lock_is_free_or_under_a_core() {
         let mut c = ours();
         let est = |tps| Est { tps, se: 5.0 };
         c.table = vec![(9, est(100.0)), (14, est(100.0))];
@@ -1536,10 +1564,16 @@ mod tests {
         c.target = 14;
         assert_eq!(c.verdict(&up, est(100.0)), None);
         assert!(c.tie_break(&up, est(100.0), &m(14, 0.98, 0.0)));
-        // CPU up by less than the margin, or the lock the bottleneck: the old rules.
+        // CPU up by less than the margin: the old rules.
         let busy = Probe { base_cpu: Some(0.95), ..up };
         assert!(!c.tie_break(&busy, est(100.0), &m(14, 0.96, 0.0)));
-        assert!(!c.tie_break(&up, est(100.0), &m(14, 0.98, 0.5)));
+        // The lock waited on: CPU decides while the base used less than a core, not beyond.
+        assert!(c.tie_break(&up, est(100.0), &m(14, 0.98, 0.5)));
+        c.cores = 2;
+        let over = Probe { base_cpu: Some(0.60), ..up };
+        assert!(!c.tie_break(&over, est(100.0), &m(14, 0.65, 0.5)));
+        assert!(c.tie_break(&up, est(100.0), &m(14, 0.98, 0.0)));
+        c.cores = 1;
         // 14 -> 9: the same work by the task counts, but the core went idle: a loss.
         let down = Probe {
             base: 14,
@@ -1550,7 +1584,11 @@ mod tests {
         c.target = 9;
         assert!(!c.tie_break(&down, est(100.0), &m(9, 0.90, 0.0)));
         assert!(c.tie_break(&down, est(100.0), &m(9, 0.97, 0.0)));
-        assert!(c.tie_break(&down, est(100.0), &m(9, 0.90, 0.5)));
+        assert!(!c.tie_break(&down, est(100.0), &m(9, 0.90, 0.5)));
+        c.cores = 2;
+        let high = Probe { base_cpu: Some(0.65), ..down };
+        assert!(c.tie_break(&high, est(100.0), &m(9, 0.60, 0.5)));
+        c.cores = 1;
         // Without a CPU measurement the task counts alone decide.
         let blind = Probe { base_cpu: None, ..down };
         assert!(c.tie_break(&blind, est(100.0), &m(9, 0.90, 0.0)));

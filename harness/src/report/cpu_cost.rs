@@ -89,8 +89,9 @@ pub fn by_rep(rows: &[Row]) -> ByCell<'_> {
         };
         let speed_x = r.cpu_speed.zip(s.best_speed).filter(|p| p.1 > 0.0).map(|(a, b)| a / b);
         let score = RepScore { rep: r.rep, eta: steady / s.best_tps, cost_x, speed_x };
-        let reps = out.entry((&r.device, &r.runtime, &r.workload)).or_default().entry(name).or_default();
-        reps.push(score);
+        out.entry((&r.device, &r.runtime, &r.workload)).or_default().entry(name).or_default().push(score);
+    }
+    for reps in out.values_mut().flat_map(|m| m.values_mut()) {
         reps.sort_by_key(|s| s.rep);
     }
     out

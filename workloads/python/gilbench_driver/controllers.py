@@ -456,6 +456,7 @@ class OursController(_Controller):
         self.leapt = False
         self.rechecked = False
         self.memory_frac = None
+        self.cores = 1
 
     # -- Controller
     def initial_threads(self, cores):
@@ -468,6 +469,7 @@ class OursController(_Controller):
         beta = frac(s.get("beta"))
         mf = s.get("memory_frac")
         self.memory_frac = mf if _finite(mf) and mf > 0.0 else None
+        self.cores = max(as_u32(_get(s, "cores", 0)), 1)
         if beta is not None:
             a = clamp(p["beta_alpha"], 0.0, 1.0)
             self.beta_ewma = beta if self.beta_ewma is None else a * beta + (1.0 - a) * self.beta_ewma
@@ -639,17 +641,24 @@ class OursController(_Controller):
         """Within the noise at the end of a probe: the point estimate decides, fewer
         threads winning within the margin; a step up is also kept while there is room to
         grow or when it raised CPU use beyond the margin, a step down that idled the CPU beyond
-        it loses (lock free); halfway back from the lock, the point gain alone decides (as
-        ours.rs)."""
+        it loses (lock free, or under a core at the lower N); halfway back from the lock, the
+        point gain or that CPU gain decides (as ours.rs)."""
         c = self._change(pr, now)
         change = 0.0 if c is None else c[0]
+        cpu_gain = self._cpu_change(pr, m) > self.p["margin"]
         if pr.up and pr.bisect:
-            return change > self.p["margin"]
+            return change > self.p["margin"] or (cpu_gain and self._under_a_core(pr.base_cpu))
         if pr.up:
-            return self._lock_free(m) and (change > self.p["margin"] or self._room_to_grow(m)
-                                           or self._cpu_change(pr, m) > self.p["margin"])
-        idled = self._lock_free(m) and self._cpu_change(pr, m) < -self.p["margin"]
-        return change >= -self.p["margin"] and not idled
+            return ((self._lock_free(m) and (change > self.p["margin"] or self._room_to_grow(m) or cpu_gain))
+                    or (cpu_gain and self._under_a_core(pr.base_cpu)))
+        idled = self._cpu_change(pr, m) < -self.p["margin"]
+        return change >= -self.p["margin"] and not (
+            idled and (self._lock_free(m) or self._under_a_core(m.cpu_util)))
+
+    def _under_a_core(self, cpu_util):
+        """CPU use below `cpu_busy` of one core: there CPU use tracks the work done even with
+        the lock waited on (as ours.rs)."""
+        return cpu_util is not None and cpu_util * float(self.cores) < self.p["cpu_busy"]
 
     @staticmethod
     def _cpu_change(pr, m):
@@ -830,6 +839,13 @@ class OursController(_Controller):
                     self.leapt = True
                     self.probe = pr.but(leap=True, fallback=fallback)
                     return "grow"
+            # Halfway into the lock before the tie rule (as ours.rs).
+            mid = self._knee(pr, verdict, tps, m, queue)
+            if mid is not None:
+                self._veto()
+                self._move_to(mid)
+                self.probe = pr.but(bisect=True)
+                return "veto"
             accepted = verdict if verdict is not None else self._tie_break(pr, tps, m)
             if accepted:
                 if pr.seek:
@@ -861,12 +877,6 @@ class OursController(_Controller):
                 self.table = [e for e in self.table if e[0] != m.n]
                 self.probe = pr
                 return "hold"
-            mid = self._knee(pr, verdict, tps, m, queue)
-            if mid is not None:
-                self._veto()
-                self._move_to(mid)
-                self.probe = pr.but(bisect=True)
-                return "veto"
             if pr.up:
                 self._veto()
                 return self._reject_up(pr, verdict is False, model)
