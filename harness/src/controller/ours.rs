@@ -1891,4 +1891,42 @@ mod debug_trace {
             }
         }
     }
+
+    /// `REPLAY=<timelines/....csv> CORES=<the point's cores> cargo test --release --lib replay --
+    /// --ignored --nocapture` feeds a recorded `adaptive` timeline back to the controller and
+    /// prints each decision with the state behind it (mode, pending probe, the table of
+    /// estimates); MISMATCH marks where it no longer decides as recorded (another version).
+    #[test]
+    #[ignore]
+    fn replay() {
+        let path = std::env::var("REPLAY").unwrap();
+        let cores: u32 = std::env::var("CORES").map_or(1, |c| c.parse().unwrap());
+        let mut rd = csv::Reader::from_path(path).unwrap();
+        let mut c = OursController::new(OursParams::default());
+        let mut prev_t = 0.0;
+        for row in rd.deserialize::<crate::measure::TimelineRow>() {
+            let r = row.unwrap();
+            let dt = r.t_s - prev_t;
+            prev_t = r.t_s;
+            let s = crate::controller::Sample {
+                t_s: r.t_s,
+                interval_s: dt,
+                threads: r.threads,
+                queue_len: r.queue_len,
+                completed: (r.tps * dt).round() as u64,
+                beta: r.beta,
+                lock_wait_frac: r.lock_wait_frac,
+                runq_wait_frac: r.runq_wait_frac,
+                cpu_util: r.cpu_util,
+                cores,
+                memory_frac: r.memory_frac,
+            };
+            let st = c.decide(&s);
+            let same = if st.target == r.target { "" } else { " MISMATCH" };
+            eprintln!("{:.2} N={} tps={:.0} lk={:.2} cpu={:.2} -> {:?} {}{same} | mode={:?} probe={:?} model={:?} p_sat={:?} table={:?}",
+                r.t_s, r.threads, r.tps, r.lock_wait_frac.unwrap_or(0.0), r.cpu_util, st.decision, st.target, c.mode,
+                c.probe.map(|p| (p.base, p.up, p.seek, p.bisect, (p.base_tps.tps as i64))), c.settled_model, c.p_sat,
+                c.table.iter().map(|e| (e.0, e.1.tps as i64, e.1.se as i64)).collect::<Vec<_>>());
+        }
+    }
 }

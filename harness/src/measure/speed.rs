@@ -7,12 +7,14 @@
 //! not count the wait. Interrupts are charged to the thread they interrupt, so a pool that
 //! wakes thousands of threads (the GIL's handoffs and timed waits) lowers it too: speeds
 //! compare between points at similar N. It costs ~0.25 % of one core, the same for every
-//! strategy.
+//! strategy. A point's speed is over the window whose throughput the report compares: the
+//! whole run, or an elastic pool's steady window (a slow spell there is what the steady TPS
+//! lost, whatever the search before it ran at).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use workloads::{thread_cpu_time, Calibrated, Kernel, Phase};
 
@@ -27,7 +29,40 @@ type Probe = (Kernel, f64, Calibrated);
 /// Samples the CPU's speed on a thread of its own until stopped.
 pub struct Meter {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<Option<f64>>,
+    thread: JoinHandle<Trials>,
+}
+
+/// What a meter measured: each trial's end, its kernel (an index into `weights`) and its speed.
+pub struct Trials {
+    weights: Vec<f64>,
+    trials: Vec<(Instant, usize, f64)>,
+}
+
+impl Trials {
+    /// The speed over the trials that ended at or after `from`: work per CPU second against
+    /// the calibration (1 = as fast as calibrated; calibration keeps the best of its trials, so
+    /// an idle machine reads a little below 1), each kernel's mean over its trials, combined
+    /// by its share of a task's work; None without a trial.
+    pub fn speed_from(&self, from: Instant) -> Option<f64> {
+        let mut sums = vec![(0.0, 0u32); self.weights.len()];
+        for &(_, k, r) in self.trials.iter().filter(|t| t.0 >= from) {
+            sums[k].0 += r;
+            sums[k].1 += 1;
+        }
+        let parts: Vec<(f64, f64)> = self
+            .weights
+            .iter()
+            .zip(&sums)
+            .filter(|(_, s)| s.1 > 0)
+            .map(|(w, s)| (*w, s.0 / f64::from(s.1)))
+            .collect();
+        weighted_geomean(&parts)
+    }
+
+    /// The speed over every trial.
+    pub fn speed(&self) -> Option<f64> {
+        self.trials.first().and_then(|t| self.speed_from(t.0))
+    }
 }
 
 impl Meter {
@@ -48,23 +83,20 @@ impl Meter {
         Some(Meter { stop, thread })
     }
 
-    /// Stops sampling. The speed: work per CPU second against the calibration (1 = as fast as
-    /// calibrated; calibration keeps the best of its trials, so an idle machine reads a little
-    /// below 1), each kernel's mean over its trials, combined by its share of a task's work;
-    /// None before the first trial.
-    pub fn stop(self) -> Option<f64> {
+    /// Stops sampling and hands back the trials (None if the thread panicked).
+    pub fn stop(self) -> Option<Trials> {
         self.stop.store(true, Ordering::Release);
         self.thread.thread().unpark();
-        self.thread.join().ok().flatten()
+        self.thread.join().ok()
     }
 }
 
-fn sample(probes: &[Probe], stop: &AtomicBool) -> Option<f64> {
+fn sample(probes: &[Probe], stop: &AtomicBool) -> Trials {
     // The first call builds a kernel's standard input: not part of a trial.
     for (k, ..) in probes {
         std::hint::black_box(k.run(1));
     }
-    let mut sums = vec![(0.0, 0u32); probes.len()];
+    let mut trials = Vec::new();
     for i in (0..probes.len()).cycle() {
         std::thread::park_timeout(EVERY);
         if stop.load(Ordering::Acquire) {
@@ -76,17 +108,10 @@ fn sample(probes: &[Probe], stop: &AtomicBool) -> Option<f64> {
         std::hint::black_box(kernel.run(units));
         let us = (thread_cpu_time() - t0).as_secs_f64() * 1e6;
         if us > 0.0 {
-            sums[i].0 += units as f64 / us / c.units_per_us;
-            sums[i].1 += 1;
+            trials.push((Instant::now(), i, units as f64 / us / c.units_per_us));
         }
     }
-    let parts: Vec<(f64, f64)> = probes
-        .iter()
-        .zip(&sums)
-        .filter(|(_, s)| s.1 > 0)
-        .map(|((_, w, _), s)| (*w, s.0 / f64::from(s.1)))
-        .collect();
-    weighted_geomean(&parts)
+    Trials { weights: probes.iter().map(|p| p.1).collect(), trials }
 }
 
 /// Each kernel to time with its share of a task's work (work_us summed over its phases).
@@ -148,6 +173,18 @@ mod tests {
     }
 
     #[test]
+    fn a_window_counts_the_trials_that_ended_in_it() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        // Kernel 0 (3/4 of the work) at 1.0 then 0.5; kernel 1 at 1.0 throughout.
+        let t = Trials { weights: vec![3.0, 1.0], trials: vec![(at(0), 0, 1.0), (at(200), 1, 1.0), (at(400), 0, 0.5), (at(600), 1, 1.0)] };
+        let all = 0.75f64.powf(0.75);
+        assert!((t.speed().unwrap() - all).abs() < 1e-12);
+        assert!((t.speed_from(at(300)).unwrap() - 0.5f64.powf(0.75)).abs() < 1e-12);
+        assert_eq!(t.speed_from(at(700)), None);
+    }
+
+    #[test]
     fn a_meter_reads_a_positive_speed_and_none_without_a_kernel() {
         // How close to 1 depends on the machine (no timing bound here), but a meter that ran
         // a few trials must give a finite positive ratio.
@@ -155,7 +192,7 @@ mod tests {
         let cal = [Calibrated::measure(Kernel::Arith)];
         let m = Meter::start(&phases, &cal).expect("a meter");
         std::thread::sleep(EVERY * 3);
-        let s = m.stop().expect("a speed after three intervals");
+        let s = m.stop().and_then(|t| t.speed()).expect("a speed after three intervals");
         assert!(s.is_finite() && s > 0.0, "{s}");
         assert!(Meter::start(&[phase(Kernel::Mobilenetv2, 1.0, true)], &cal).is_none());
         assert!(Meter::start(&phases, &[]).is_none());

@@ -17,6 +17,15 @@ pub const LEVEL: f64 = 0.95;
 /// The paper's definition of a saturation cliff: a loss of at least 20 % from the peak.
 pub const CLIFF_LOSS: f64 = 0.20;
 
+/// The fixed pools that ended ok, by (device, runtime, workload, repetition): one sweep each.
+pub fn fixed_sweeps(rows: &[Row]) -> BTreeMap<(&str, &str, &str, u32), Vec<&Row>> {
+    let mut out: BTreeMap<_, Vec<&Row>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.strategy == FIXED && r.status == Status::Ok) {
+        out.entry((r.device.as_str(), r.runtime.as_str(), r.workload.as_str(), r.rep)).or_default().push(r);
+    }
+    out
+}
+
 /// What identifies a point once repetitions are pooled.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Group {

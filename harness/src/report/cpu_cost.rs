@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::aggregate::FIXED;
+use super::aggregate::fixed_sweeps;
 use super::controllers::CONTROLLERS;
 use super::tables::Table;
 use crate::results::{Row, Status};
@@ -33,6 +33,19 @@ struct Sweep {
 }
 
 impl Sweep {
+    fn of(rows: &[&Row]) -> Sweep {
+        let mut s = Sweep::default();
+        for r in rows {
+            let tps = r.tps.unwrap_or(0.0);
+            if tps > s.best_tps {
+                (s.best_tps, s.best_speed) = (tps, r.cpu_speed);
+            }
+            s.cost.extend(cost(r).map(|c| (r.threads, c)));
+        }
+        s.cost.sort_by_key(|p| p.0);
+        s
+    }
+
     /// CPU s per task at `n` threads: linear in log N between the neighbouring Ns of the
     /// sweep, the end values beyond them.
     fn cost_at(&self, n: f64) -> Option<f64> {
@@ -66,18 +79,7 @@ pub struct RepScore {
 pub type ByCell<'a> = BTreeMap<(&'a str, &'a str, &'a str), BTreeMap<&'static str, Vec<RepScore>>>;
 
 pub fn by_rep(rows: &[Row]) -> ByCell<'_> {
-    let mut sweeps: BTreeMap<Key, Sweep> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.strategy == FIXED && r.status == Status::Ok) {
-        let s = sweeps.entry((&r.device, &r.runtime, &r.workload, r.rep)).or_default();
-        let tps = r.tps.unwrap_or(0.0);
-        if tps > s.best_tps {
-            (s.best_tps, s.best_speed) = (tps, r.cpu_speed);
-        }
-        s.cost.extend(cost(r).map(|c| (r.threads, c)));
-    }
-    for s in sweeps.values_mut() {
-        s.cost.sort_by_key(|p| p.0);
-    }
+    let sweeps: BTreeMap<Key, Sweep> = fixed_sweeps(rows).into_iter().map(|(k, rs)| (k, Sweep::of(&rs))).collect();
     let mut out: ByCell = BTreeMap::new();
     for r in rows.iter().filter(|r| r.status == Status::Ok) {
         let Some(&name) = CONTROLLERS.iter().find(|&&c| c == r.strategy) else { continue };

@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use super::aggregate::{Optimum, FIXED};
+use super::aggregate::{fixed_sweeps, Optimum};
 use super::tables::ratio_of;
-use crate::results::{Row, Status};
+use crate::results::Row;
 
 /// A fixed pool sized on the other repetitions, over the repetitions of one cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,18 +24,18 @@ pub struct Hindsight {
 /// (device, runtime, workload) -> its hindsight pool, for cells with a fixed sweep of at
 /// least two repetitions.
 pub fn hindsight<'o>(rows: &[Row], optima: &'o [Optimum]) -> BTreeMap<(&'o str, &'o str, &'o str), Hindsight> {
+    let sweeps = fixed_sweeps(rows);
     optima
         .iter()
         .filter_map(|o| {
             // rep -> N -> (tps, p99) of the cell's fixed pools that ended ok.
+            let cell = (o.device.as_str(), o.runtime.as_str(), o.workload.as_str());
             let mut reps: BTreeMap<u32, BTreeMap<u32, (f64, Option<f64>)>> = BTreeMap::new();
-            for r in rows.iter().filter(|r| {
-                r.strategy == FIXED
-                    && r.status == Status::Ok
-                    && (&r.device, &r.runtime, &r.workload) == (&o.device, &o.runtime, &o.workload)
-            }) {
-                if let Some(tps) = r.tps.filter(|t| t.is_finite()) {
-                    reps.entry(r.rep).or_default().insert(r.threads, (tps, r.lat_p99_ms));
+            for (&(.., rep), rs) in sweeps.range((cell.0, cell.1, cell.2, 0)..=(cell.0, cell.1, cell.2, u32::MAX)) {
+                for r in rs {
+                    if let Some(tps) = r.tps.filter(|t| t.is_finite()) {
+                        reps.entry(rep).or_default().insert(r.threads, (tps, r.lat_p99_ms));
+                    }
                 }
             }
             let (mut tps, mut p99, mut picks) = (Vec::new(), Vec::new(), Vec::new());
@@ -73,6 +73,7 @@ mod tests {
     use super::*;
     use crate::report::aggregate::{aggregate, optima};
     use crate::report::summary::tests::row;
+    use crate::results::Status;
 
     fn fixed(threads: u32, rep: u32, tps: f64, p99: f64) -> Row {
         let mut r = row(threads, rep, tps, Status::Ok);

@@ -3,6 +3,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -38,7 +39,8 @@ pub fn measure(point: Point) -> anyhow::Result<Measurement> {
     let interp = Interpreter::new(&point.runtime)?;
     let setup = Arc::new(Setup { point, program, interp });
     let out = strategy::run(setup);
-    let cpu_speed = meter.and_then(speed::Meter::stop);
+    let ended = Instant::now();
+    let trials = meter.and_then(speed::Meter::stop);
     let out = out?;
     let mut m = Measurement::new(
         &out.stats,
@@ -49,7 +51,11 @@ pub fn measure(point: Point) -> anyhow::Result<Measurement> {
         out.calibration.unwrap_or(calibration),
         out.timeline,
     );
-    m.cpu_speed = cpu_speed;
+    // Over the window whose throughput the report compares: an elastic pool's steady window,
+    // which ends where the pool's does (its teardown, milliseconds, is not subtracted).
+    let steady_from =
+        m.settling.and_then(|st| Some(ended.checked_sub(out.elapsed)? + Duration::from_secs_f64(st.steady_from_s)));
+    m.cpu_speed = trials.and_then(|t| steady_from.map_or_else(|| t.speed(), |from| t.speed_from(from)));
     // A process pool's memory is its whole tree, not the parent's.
     if let Some((rss, pss)) = out.tree_memory_mb {
         m.peak_rss_mb = Some(rss);
