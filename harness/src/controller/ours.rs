@@ -672,11 +672,12 @@ impl OursController {
     fn tie_break(&self, pr: &Probe, now: Est, m: &Meas) -> bool {
         let change = self.change(pr, now).map_or(0.0, |c| c.0);
         let cpu_gain = self.cpu_change(pr, m) > self.p.margin;
+        // A CPU gain that counts whatever the lock: the base left part of a core idle.
+        let filled_a_core = cpu_gain && self.under_a_core(pr.base_cpu);
         if pr.up && pr.bisect {
-            change > self.p.margin || (cpu_gain && self.under_a_core(pr.base_cpu))
+            change > self.p.margin || filled_a_core
         } else if pr.up {
-            (self.lock_free(m) && (change > self.p.margin || self.room_to_grow(m) || cpu_gain))
-                || (cpu_gain && self.under_a_core(pr.base_cpu))
+            (self.lock_free(m) && (change > self.p.margin || self.room_to_grow(m) || cpu_gain)) || filled_a_core
         } else {
             let idled = self.cpu_change(pr, m) < -self.p.margin;
             change >= -self.p.margin && !(idled && (self.lock_free(m) || self.under_a_core(m.cpu_util)))

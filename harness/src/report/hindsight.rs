@@ -29,9 +29,9 @@ pub fn hindsight<'o>(rows: &[Row], optima: &'o [Optimum]) -> BTreeMap<(&'o str, 
         .iter()
         .filter_map(|o| {
             // rep -> N -> (tps, p99) of the cell's fixed pools that ended ok.
-            let cell = (o.device.as_str(), o.runtime.as_str(), o.workload.as_str());
+            let (d, rt, w) = (o.device.as_str(), o.runtime.as_str(), o.workload.as_str());
             let mut reps: BTreeMap<u32, BTreeMap<u32, (f64, Option<f64>)>> = BTreeMap::new();
-            for (&(.., rep), rs) in sweeps.range((cell.0, cell.1, cell.2, 0)..=(cell.0, cell.1, cell.2, u32::MAX)) {
+            for (&(.., rep), rs) in sweeps.range((d, rt, w, 0)..=(d, rt, w, u32::MAX)) {
                 for r in rs {
                     if let Some(tps) = r.tps.filter(|t| t.is_finite()) {
                         reps.entry(rep).or_default().insert(r.threads, (tps, r.lat_p99_ms));

@@ -646,11 +646,12 @@ class OursController(_Controller):
         c = self._change(pr, now)
         change = 0.0 if c is None else c[0]
         cpu_gain = self._cpu_change(pr, m) > self.p["margin"]
+        filled_a_core = cpu_gain and self._under_a_core(pr.base_cpu)
         if pr.up and pr.bisect:
-            return change > self.p["margin"] or (cpu_gain and self._under_a_core(pr.base_cpu))
+            return change > self.p["margin"] or filled_a_core
         if pr.up:
             return ((self._lock_free(m) and (change > self.p["margin"] or self._room_to_grow(m) or cpu_gain))
-                    or (cpu_gain and self._under_a_core(pr.base_cpu)))
+                    or filled_a_core)
         idled = self._cpu_change(pr, m) < -self.p["margin"]
         return change >= -self.p["margin"] and not (
             idled and (self._lock_free(m) or self._under_a_core(m.cpu_util)))
