@@ -138,6 +138,9 @@ enum Shape {
     /// threads, throughput in proportion to it within +-15 % noise (agent-orchestration on
     /// one core, gil): ties that CPU use under a core decides.
     LockUnderCore,
+    /// The lock free and the core full from 4 threads on, throughput flat above within
+    /// +-15 % noise (micro on one core): point gains of a tie are noise there.
+    FullCore,
 }
 
 /// The share of one core that `n` threads keep busy in `Shape::FillCore`.
@@ -175,6 +178,7 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
             Shape::FillCore => (130.0 * fill(n), 0.3),
             Shape::Spell => (100.0 * n.min(40.0) * if i % 40 < 5 { 0.6 } else { 1.0 }, 0.1),
             Shape::LockUnderCore => (100.0 * fill_slowly(n), 0.3),
+            Shape::FullCore => (400.0 * (n / 4.0).min(1.0), 0.3),
         };
         let tps = curve.max(0.2) * (1.0 - noise / 2.0 + noise * rand());
         let idle = (i / 60) % 4 == 3;
@@ -186,6 +190,8 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
             (lock, 0.08, 0.85, fill_slowly(n) * (0.99 + 0.02 * rand()))
         } else if shape == Shape::Spell {
             (0.0, 0.3, 0.9, 0.9)
+        } else if shape == Shape::FullCore {
+            (0.0, 0.3, 0.6, ((n / 4.0) * (0.99 + 0.02 * rand())).min(1.0))
         } else if shape == Shape::FillCore {
             let runq = (1.0 - 1.0 / n).min(0.9);
             (0.0, runq, (0.3 + runq).min(0.99), fill(n) * (0.99 + 0.02 * rand()))
@@ -220,7 +226,8 @@ fn python_controllers_decide_as_the_rust_ones() {
     python();
     // Rising makes `adaptive` stretch tied climbs, Knee halve a step into the lock, FillCore
     // settle ties by CPU use, Spell measure a fallen step again, LockUnderCore settle ties by
-    // CPU use with the lock waited on (paths the flat script never takes).
+    // CPU use with the lock waited on, FullCore refuse point gains with the core full (paths the
+    // flat script never takes).
     let cases = [
         ("adaptive-paper", Shape::Flat),
         ("queue-scaler", Shape::Flat),
@@ -230,6 +237,7 @@ fn python_controllers_decide_as_the_rust_ones() {
         ("adaptive", Shape::FillCore),
         ("adaptive", Shape::Spell),
         ("adaptive", Shape::LockUnderCore),
+        ("adaptive", Shape::FullCore),
     ];
     for (name, shape) in cases {
         let (samples, rust) = script(name, 600, shape);
@@ -255,6 +263,13 @@ fn python_controllers_decide_as_the_rust_ones() {
             // Ties at a busy core kept the threads that keep it busy (no down-walk).
             let last = rust.last().unwrap().target;
             assert!(last >= 14, "{name}: ended at {last} threads with the core filled at 14");
+        }
+        if shape == Shape::FullCore {
+            // Probes up may go anywhere; where the pool stays (40 intervals or more) it has
+            // the threads that fill the core, not a noise gain above them.
+            let targets: Vec<u32> = rust.iter().map(|s| s.target).collect();
+            let held = targets.chunk_by(|a, b| a == b).filter(|r| r.len() >= 40).map(|r| r[0]);
+            assert!(held.clone().all(|n| n <= 6), "{name}: held {:?}: {targets:?}", held.collect::<Vec<_>>());
         }
         assert!(moves >= 5, "{name}: the script should make the controller move ({moves} moves)");
         for (i, (r, p)) in rust.iter().zip(&py).enumerate() {

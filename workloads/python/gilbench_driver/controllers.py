@@ -280,7 +280,7 @@ OURS_DEFAULTS = dict(
     model_headroom=1.25, max_jump=8.0, min_window_tasks=16, min_window_intervals=4,
     window_tasks_per_thread=1.0, seek_window_tasks=4, max_window_s=10.0, throughput_alpha=0.2,
     beta_alpha=0.3, reprobe_windows=30, reprobe_backoff_max=8, regime_change_ratio=2.0,
-    regime_change_tps=0.25, idle_intervals=3, idle_headroom=1.25, leap_probe_s=5.0, memory_headroom=0.85,
+    idle_intervals=3, idle_headroom=1.25, leap_probe_s=5.0, memory_headroom=0.85,
 )
 
 
@@ -318,7 +318,6 @@ def validate_ours(p):
     _check(p["reprobe_windows"] >= 1, c, "reprobe_windows", ">= 1")
     _check(p["reprobe_backoff_max"] >= 1, c, "reprobe_backoff_max", ">= 1")
     _check(p["regime_change_ratio"] > 1.0, c, "regime_change_ratio", "> 1")
-    _check(pos(p["regime_change_tps"]), c, "regime_change_tps", "> 0")
     _check(p["idle_intervals"] >= 1, c, "idle_intervals", ">= 1")
     _check(p["idle_headroom"] >= 1.0 and math.isfinite(p["idle_headroom"]), c, "idle_headroom", ">= 1")
     _check(pos(p["leap_probe_s"]), c, "leap_probe_s", "> 0")
@@ -445,7 +444,6 @@ class OursController(_Controller):
         self.task_wall_s = None
         self.p_sat = None
         self.settled_model = None
-        self.settled_tps = None
         self.backoff = 1
         self.strikes = 0
         self.idle = 0
@@ -587,7 +585,6 @@ class OursController(_Controller):
         self.table = []
         self.p_sat = None
         self.settled_model = None
-        self.settled_tps = None
         self.backoff = 1
         self.leapt = False
         self.rechecked = False
@@ -650,11 +647,17 @@ class OursController(_Controller):
         if pr.up and pr.bisect:
             return change > self.p["margin"] or filled_a_core
         if pr.up:
-            return ((self._lock_free(m) and (change > self.p["margin"] or self._room_to_grow(m) or cpu_gain))
+            # Lock free and cores full at the base: a point gain without more CPU is noise.
+            point_gain = change > self.p["margin"] and not self._cores_full(pr.base_cpu)
+            return ((self._lock_free(m) and (point_gain or self._room_to_grow(m) or cpu_gain))
                     or filled_a_core)
         idled = self._cpu_change(pr, m) < -self.p["margin"]
         return change >= -self.p["margin"] and not (
             idled and (self._lock_free(m) or self._under_a_core(m.cpu_util)))
+
+    def _cores_full(self, cpu_util):
+        """CPU use (a share of the point's cores) at `cpu_full` or above."""
+        return cpu_util is not None and cpu_util >= self.p["cpu_full"]
 
     def _under_a_core(self, cpu_util):
         """CPU use below `cpu_busy` of one core: there CPU use tracks the work done even with
@@ -746,7 +749,7 @@ class OursController(_Controller):
             return True
         return False
 
-    def _settle(self, model, tps):
+    def _settle(self, model):
         started_at = self.mode[2] if self.mode[0] == SETTLED else None
         if started_at is not None:
             if started_at == self.target:
@@ -755,7 +758,6 @@ class OursController(_Controller):
                 self.backoff = 1
         self.mode = (SETTLED, 0, None)
         self.settled_model = model
-        self.settled_tps = tps.tps
 
     def _reject_up(self, pr, fell, model):
         """A rejected step up: back to the base, or below it when the lock bound the base or
@@ -774,7 +776,7 @@ class OursController(_Controller):
         if pr.seek:
             self.mode = (CLIMB,)
         else:
-            self._settle(model, pr.base_tps)
+            self._settle(model)
 
     def _climb(self, m, model, tps, queue):
         p = self.p
@@ -792,7 +794,7 @@ class OursController(_Controller):
         if down is not None:
             if self._start_probe(down, False, False, m, tps):
                 return "veto" if vetoed else "shrink"
-        self._settle(model, tps)
+        self._settle(model)
         return "veto" if vetoed else "hold"
 
     def _seek(self, m, model, tps, queue):
@@ -826,8 +828,7 @@ class OursController(_Controller):
                 if pr.fallback == pr.base:
                     return self._reject_up(pr, False, model)
                 self._move_to(pr.fallback)
-                est = next((e for n, e in self.table if n == pr.fallback), pr.base_tps)
-                self._settle(model, est)
+                self._settle(model)
                 return "veto"
             c = self._change(pr, tps)
             small_gain = c is not None and c[0] > 0.0
@@ -853,20 +854,20 @@ class OursController(_Controller):
                     return self._seek(m, model, tps, queue)
                 if pr.up:
                     if pr.bisect:
-                        self._settle(model, tps)
+                        self._settle(model)
                         return "hold"
                     if self._may_grow(m) and queue:
                         return self._climb(m, model, tps, queue)
                     self._veto()
-                    self._settle(model, tps)
+                    self._settle(model)
                     return "veto"
                 down = self._next_down(self.target, tps) if m.wait >= p["contention_low"] else None
                 if down is not None:
                     if self._start_probe(down, False, False, m, tps):
                         return "shrink"
-                    self._settle(model, tps)
+                    self._settle(model)
                     return "hold"
-                self._settle(model, tps)
+                self._settle(model)
                 return "hold"
             # A climb that tied with a small gain goes one step further (as ours.rs).
             if may_go_on and not pr.stretched and self._move_to(self._up_from(self.target)):
@@ -892,9 +893,7 @@ class OursController(_Controller):
         if model is not None and self.settled_model is not None:
             a, b = model, self.settled_model
             changed_model = float(max(a, b)) / float(max(min(a, b), 1)) > p["regime_change_ratio"]
-        st = self.settled_tps
-        changed_tps = st is not None and st > 0.0 and abs(tps.tps / st - 1.0) > p["regime_change_tps"]
-        self.strikes = self.strikes + 1 if (changed_model or changed_tps) else 0
+        self.strikes = self.strikes + 1 if changed_model else 0
         if self.strikes >= 2:
             self.strikes = 0
             self._reset_regime()
