@@ -42,7 +42,9 @@
 //!    the machine has slow spells). After a failed upward probe, if
 //!    the base waited for the lock (lock wait >= `contention_low`) or throughput fell, probe
 //!    downwards
-//!    (`N / probe_factor`), accepted on the same tie rule; continue down while contention
+//!    (`N / probe_factor`), accepted on the same tie rule (the best seen leaves out the N
+//!    whose step up was refused: their point estimates are the noise's maximum); continue
+//!    down while contention
 //!    stays high. Where a step down would reach an N already measured worse in this regime,
 //!    probe halfway (geometrically) instead, until no thread count is left in between: the
 //!    smallest N within the margin of the best, since above the knee extra threads only add
@@ -465,6 +467,8 @@ pub struct OursController {
     leapt: bool,
     /// A fallen step was measured again in this regime (see `may_recheck`).
     rechecked: bool,
+    /// N whose step up the pool refused in this regime (see `best_except`).
+    refused: Vec<u32>,
     /// Latest memory in use / limit.
     memory_frac: Option<f64>,
     /// Cores the point has (latest sample).
@@ -500,6 +504,7 @@ impl OursController {
             measured_once: false,
             leapt: false,
             rechecked: false,
+            refused: Vec::new(),
             memory_frac: None,
             cores: 1,
         }
@@ -578,6 +583,7 @@ impl OursController {
         self.mode = Mode::Seek;
         self.probe = None;
         self.table.clear();
+        self.refused.clear();
         self.p_sat = None;
         self.settled_model = None;
         self.backoff = 1;
@@ -585,11 +591,17 @@ impl OursController {
         self.rechecked = false;
     }
 
-    /// The best estimate at any N but `except`.
+    /// The best estimate at any N but `except` and those whose step up was refused: a step
+    /// down must stay within the margin of it (not each step of the one before, which would
+    /// ratchet a flat top down by losses each under the noise), but a refused step's point
+    /// estimate is the noisy maximum the pool already judged no real gain (agent-orchestration
+    /// two cores gil: 23 threads read 104 against 97 at 15 and were refused under the lock;
+    /// 10 then read 98, lost to 104, and the pool stayed at 15 against a best fixed pool of 8,
+    /// P99 2.4x).
     fn best_except(&self, except: u32) -> Est {
         self.table
             .iter()
-            .filter(|e| e.0 != except)
+            .filter(|e| e.0 != except && !self.refused.contains(&e.0))
             .map(|e| e.1)
             .fold(Est::default(), |a, b| if b.tps > a.tps { b } else { a })
     }
@@ -870,6 +882,7 @@ impl OursController {
     /// nothing), and every tied step up there walked the pool below its base (vision one
     /// core: 14 -> 6 from a base of 9; native-compute one core: 6 -> 3 from 4, 94 %).
     fn reject_up(&mut self, pr: &Probe, fell: bool, model: Option<u32>) -> Decision {
+        self.refuse_target();
         let lock_bound = pr.base_lock >= self.p.contention_low;
         let down = self.next_down(pr.base, pr.base_tps);
         if let Some(down) = down.filter(|_| !pr.seek && (lock_bound || fell)) {
@@ -884,6 +897,13 @@ impl OursController {
             self.back_to_base(pr, model);
         }
         Decision::Veto
+    }
+
+    /// The pool leaves the N it stepped up to without keeping it.
+    fn refuse_target(&mut self) {
+        if !self.refused.contains(&self.target) {
+            self.refused.push(self.target);
+        }
     }
 
     /// A step up fell beyond the noise with the lock free at the base and at the step: the
@@ -984,6 +1004,7 @@ impl OursController {
                 if pr.fallback == pr.base {
                     return self.reject_up(&pr, false, model);
                 }
+                self.refuse_target();
                 self.move_to(pr.fallback);
                 self.settle(model);
                 return Decision::Veto;
@@ -1021,12 +1042,15 @@ impl OursController {
             // with a point gain too, halfway holds it with less latency.
             if let Some(mid) = self.knee(&pr, verdict, tps, &m, queue) {
                 self.veto();
+                self.refuse_target();
                 self.move_to(mid);
                 self.probe = Some(Probe { bisect: true, ..pr });
                 return Decision::Veto;
             }
             let accepted = verdict.unwrap_or_else(|| self.tie_break(&pr, tps, &m));
             if accepted {
+                let kept = self.target;
+                self.refused.retain(|n| *n != kept);
                 return if pr.seek {
                     self.seek(&m, model, tps, queue)
                 } else if pr.up {
@@ -1111,6 +1135,7 @@ impl OursController {
                 if windows >= due {
                     // Old measurements are stale: keep only this N.
                     self.table.retain(|e| e.0 == m.n);
+                    self.refused.clear();
                     self.mode = Mode::Settled {
                         windows: 0,
                         started_at: Some(self.target),
@@ -1547,6 +1572,26 @@ mod tests {
         assert!(c.tie_break(&up, est(101.0), &m(0.5, 0.0)));
         assert!(!c.tie_break(&up, est(104.0), &m(1.0, 0.5)));
         assert!(!c.tie_break(&up, est(101.0), &m(0.5, 0.5)));
+    }
+
+    #[test]
+    fn a_step_down_is_not_judged_against_a_refused_step_up() {
+        let est = |tps| Est { tps, se: 5.0 };
+        let mut c = ours();
+        // 15 read 97, 23 read 104 and was refused; 10 reads 98 with the lock waited on.
+        c.table = vec![(15, est(97.0)), (23, est(104.0))];
+        c.target = 23;
+        c.refuse_target();
+        c.target = 10;
+        let down = Probe { base_lock: 0.5, base_cpu: Some(0.5), up: false, ..up_probe(15, est(97.0)) };
+        let m = Meas { n: 10, tps: 98.0, se: 5.0, beta: Some(0.5), wait: 0.35, lock: 0.35, cpu_util: Some(0.5) };
+        assert!(c.tie_break(&down, est(98.0), &m));
+        // Kept steps stay the reference: 15 at 104 would make 98 a loss.
+        c.table = vec![(15, est(104.0)), (23, est(104.0))];
+        assert!(!c.tie_break(&down, est(98.0), &m));
+        // A new regime forgets the refusals with the measurements.
+        c.reset_regime();
+        assert!(c.refused.is_empty());
     }
 
     #[test]

@@ -440,6 +440,7 @@ class OursController(_Controller):
         self.mode = (SEEK,)
         self.probe = None
         self.table = []  # [(n, _Est)]
+        self.refused = []  # N whose step up was refused in this regime (see _best_except)
         self.win = _Window()
         self.task_wall_s = None
         self.p_sat = None
@@ -583,6 +584,7 @@ class OursController(_Controller):
         self.mode = (SEEK,)
         self.probe = None
         self.table = []
+        self.refused = []
         self.p_sat = None
         self.settled_model = None
         self.backoff = 1
@@ -590,9 +592,11 @@ class OursController(_Controller):
         self.rechecked = False
 
     def _best_except(self, except_n):
+        """The best estimate but at `except_n` and at N whose step up was refused: their
+        point estimates are the noise's maximum (as ours.rs)."""
         best = _Est()
         for n, e in self.table:
-            if n != except_n and e.tps > best.tps:
+            if n != except_n and n not in self.refused and e.tps > best.tps:
                 best = e
         return best
 
@@ -762,6 +766,7 @@ class OursController(_Controller):
     def _reject_up(self, pr, fell, model):
         """A rejected step up: back to the base, or below it when the lock bound the base or
         throughput fell (as ours.rs)."""
+        self._refuse_target()
         lock_bound = pr.base_lock >= self.p["contention_low"]
         down = self._next_down(pr.base, pr.base_tps)
         if down is not None and not pr.seek and (lock_bound or fell):
@@ -770,6 +775,10 @@ class OursController(_Controller):
         else:
             self._back_to_base(pr, model)
         return "veto"
+
+    def _refuse_target(self):
+        if self.target not in self.refused:
+            self.refused.append(self.target)
 
     def _back_to_base(self, pr, model):
         self._move_to(pr.base)
@@ -827,6 +836,7 @@ class OursController(_Controller):
                 self._veto()
                 if pr.fallback == pr.base:
                     return self._reject_up(pr, False, model)
+                self._refuse_target()
                 self._move_to(pr.fallback)
                 self._settle(model)
                 return "veto"
@@ -845,11 +855,13 @@ class OursController(_Controller):
             mid = self._knee(pr, verdict, tps, m, queue)
             if mid is not None:
                 self._veto()
+                self._refuse_target()
                 self._move_to(mid)
                 self.probe = pr.but(bisect=True)
                 return "veto"
             accepted = verdict if verdict is not None else self._tie_break(pr, tps, m)
             if accepted:
+                self.refused = [n for n in self.refused if n != self.target]
                 if pr.seek:
                     return self._seek(m, model, tps, queue)
                 if pr.up:
@@ -903,6 +915,7 @@ class OursController(_Controller):
         due = min(p["reprobe_windows"] * max(self.backoff, 1), U32_MAX)
         if windows >= due:
             self.table = [e for e in self.table if e[0] == m.n]
+            self.refused = []
             self.mode = (SETTLED, 0, self.target)
             return self._climb(m, model, tps, queue)
         self.mode = (SETTLED, windows, started_at)
