@@ -13,6 +13,9 @@ use crate::measure::BATCHES;
 /// The elastic pools with their default parameters, in the order shown. Variants with other
 /// parameters (a sensitivity sweep) are in the efficiency table only.
 pub(super) const CONTROLLERS: [&str; 4] = ["adaptive", "adaptive-paper", "adaptive-betapool", "queue-scaler"];
+/// The sweep's best fixed N measured again beside `adaptive` (listed after it): a second
+/// reference, taken at nearly the same time and free of the sweep maximum's winner's curse.
+const PAIRED: &str = "fixed-best";
 const TARGET_ETA: f64 = 0.98;
 const TARGET_P99: f64 = 1.2;
 
@@ -25,7 +28,7 @@ fn by_cell<'a>(effs: &'a [Efficiency<'a>]) -> Cells<'a> {
     let mut out: Cells = BTreeMap::new();
     for e in effs {
         let g = &e.agg.group;
-        if let Some(&name) = CONTROLLERS.iter().find(|&&c| c == g.strategy) {
+        if let Some(&name) = CONTROLLERS.iter().chain(&[PAIRED]).find(|&&c| c == g.strategy) {
             out.entry((&g.device, &g.runtime, &g.workload)).or_default().insert(name, e);
         }
     }
@@ -104,6 +107,30 @@ impl Score {
     fn of_hindsight(h: &Hindsight) -> Score {
         Score { eta: h.eta, p99_x: h.p99_x, interval: None }
     }
+
+    /// `adaptive` against the cell's `fixed-best` point instead of the sweep's best: steady
+    /// TPS over its TPS, steady P99 over its P99.
+    fn paired(m: &BTreeMap<&str, &Efficiency>, noise: &Noise) -> Option<Score> {
+        let (a, f) = (m.get(CONTROLLERS[0])?, m.get(PAIRED)?);
+        let base = f.agg.steady.map(|s| s.mean).filter(|&b| b > 0.0)?;
+        Some(Score {
+            eta: a.agg.steady?.mean / base,
+            p99_x: ratio_of(a.agg.p99_steady_max_ms, f.agg.p99_max_ms),
+            interval: interval(&a.agg.group.workload, steady(f), steady(a), noise),
+        })
+    }
+}
+
+/// The columns and summary lines of `fixed-best`, when the run has it.
+const PAIRED_ETA: &str = "fixed-best: eta (N)";
+const PAIRED_ADAPTIVE: &str = "adaptive against fixed-best";
+const PAIRED_NOTE: &str = " 'fixed-best': the best fixed pool's N measured again right after adaptive, its TPS against \
+    the sweep's best (the N picked); 'adaptive against fixed-best': adaptive's steady TPS against that point's TPS \
+    [interval] / its steady P99 against that point's P99: a reference measured beside the controller in time, \
+    where the sweep's best ran minutes before it and is the largest of several noisy means.";
+
+fn interval_text(i: Option<(f64, f64)>) -> String {
+    i.map_or(String::new(), |(lo, hi)| format!(" [{:.1}, {:.1}]", 100.0 * lo, 100.0 * hi))
 }
 
 type Hind<'o> = BTreeMap<Cell<'o>, Hindsight>;
@@ -118,6 +145,10 @@ pub fn pivot(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
     }
     let mut header = vec!["device", "runtime", "workload", "best fixed TPS (N)"];
     header.extend(&shown);
+    let has_paired = cells.values().any(|m| m.contains_key(PAIRED));
+    if has_paired {
+        header.extend([PAIRED_ETA, PAIRED_ADAPTIVE]);
+    }
     if !hind.is_empty() {
         header.push(HINDSIGHT);
     }
@@ -131,12 +162,22 @@ pub fn pivot(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
                 Some(e) => format!(
                     "{:.1} %{} / {} / {}",
                     100.0 * e.eta,
-                    eta_interval(e, &noise).map_or(String::new(), |(lo, hi)| format!(" [{:.1}, {:.1}]", 100.0 * lo, 100.0 * hi)),
+                    interval_text(eta_interval(e, &noise)),
                     ratio(e.agg.p99_max_ms, e.optimum.p99_max_ms),
                     ratio(e.agg.p99_steady_max_ms, e.optimum.p99_max_ms)
                 ),
                 None => "-".into(),
             }));
+            if has_paired {
+                row.push(m.get(PAIRED).map_or("-".into(), |f| {
+                    let n = f.agg.mean_threads.map_or("-".into(), |n| format!("{n:.0}"));
+                    format!("{:.1} % (N {n})", 100.0 * f.eta)
+                }));
+                row.push(Score::paired(m, &noise).map_or("-".into(), |p| {
+                    let p99 = p.p99_x.map_or("-".into(), |x| format!("{x:.2}"));
+                    format!("{:.1} %{} / {p99}", 100.0 * p.eta, interval_text(p.interval))
+                }));
+            }
             if !hind.is_empty() {
                 row.push(hind.get(cell).map_or("-".into(), |h| {
                     let picks: Vec<String> = h.picks.iter().map(u32::to_string).collect();
@@ -153,8 +194,9 @@ pub fn pivot(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
         note: format!(
             "Each cell: eta (steady TPS / mean TPS of the best fixed pool) [its {:.0} % interval, as in the summary \
              below] / P99 over the whole window / P99 over the steady window, both relative to the best fixed pool's \
-             P99.{}",
+             P99.{}{}",
             100.0 * LEVEL,
+            if has_paired { PAIRED_NOTE } else { "" },
             if hind.is_empty() { "" } else { HINDSIGHT_NOTE }
         ),
         header,
@@ -204,6 +246,15 @@ pub fn summary(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
     if rows.is_empty() {
         return None;
     }
+    let paired: BTreeMap<Cell, Score> = cells.iter().filter_map(|(k, m)| Some((*k, Score::paired(m, &noise)?))).collect();
+    rows.extend(summary_row(PAIRED_ADAPTIVE, &paired, None).map(|mut r| {
+        r.push("-".into());
+        r
+    }));
+    rows.extend(summary_row(PAIRED, &scores(PAIRED), Some(&adaptive)).map(|mut r| {
+        r.push("-".into());
+        r
+    }));
     // Over the same cells as the controllers.
     let hind: BTreeMap<Cell, Score> =
         hind.iter().filter(|(k, _)| cells.contains_key(*k)).map(|(k, h)| (*k, Score::of_hindsight(h))).collect();
@@ -220,9 +271,15 @@ pub fn summary(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
              workload; with one repetition, over each run's {BATCHES} batches, which can understate the error between \
              runs). 'adaptive ahead': cells where adaptive's eta is higher than this one's; 'adaptive behind beyond \
              noise': cells where the interval of adaptive's steady TPS against this one's (the same noise model) \
-             lies wholly below 1.{}",
+             lies wholly below 1.{}{}",
             100.0 * TARGET_ETA,
             100.0 * LEVEL,
+            if paired.is_empty() {
+                ""
+            } else {
+                " 'adaptive against fixed-best': the same target against the best fixed N measured again right after \
+                 adaptive (eta, interval and P99 against that point); 'fixed-best': that point against the sweep's best."
+            },
             if hind.is_empty() { "" } else { " The last line: the fixed pool sized on the other repetitions, the noise floor." }
         ),
         header: vec![
@@ -408,5 +465,40 @@ mod tests {
         assert!(t.rows[0][4].ends_with("] / 1.00 / 1.00"), "{}", t.rows[0][4]);
         assert_eq!((s.rows[0][0].as_str(), s.rows[0][7].as_str()), ("adaptive", "1/1"));
         assert_eq!((s.rows[1][0].as_str(), s.rows[1][7].as_str()), ("adaptive-paper", "0/1"));
+    }
+
+    #[test]
+    fn fixed_best_is_a_second_reference_beside_adaptive() {
+        let one = |strategy: &str, threads: u32, tps: f64, p99: f64, steady_p99: Option<f64>| {
+            let mut r = row(strategy, threads, tps, p99, steady_p99);
+            r.tps_se = Some(0.5);
+            r
+        };
+        // The sweep's best, fixed 8, read 100; measured again beside adaptive it read 94, and
+        // adaptive 95: 95 % of the sweep's best (a miss) but 101 % of the pool beside it.
+        let mut best = one("fixed-best", 0, 94.0, 8.0, None);
+        best.mean_threads = Some(8.0);
+        let rows = vec![
+            one("fixed", 8, 100.0, 10.0, None),
+            one("fixed", 16, 90.0, 20.0, None),
+            one("adaptive", 0, 95.0, 12.0, Some(10.0)),
+            best,
+        ];
+        let aggs = aggregate(&rows);
+        let opts = optima(&aggs);
+        let effs = efficiencies(&aggs, &opts);
+        let t = pivot(&effs, &BTreeMap::new()).expect("a pivot");
+        assert_eq!(t.header[3..], ["best fixed TPS (N)", "adaptive", PAIRED_ETA, PAIRED_ADAPTIVE]);
+        assert_eq!(t.rows[0][5], "94.0 % (N 8)");
+        // Its interval from both runs' batches straddles 100 %; P99 10 against 8.
+        assert!(t.rows[0][6].starts_with("101.1 % [") && t.rows[0][6].ends_with("] / 1.25"), "{}", t.rows[0][6]);
+        let s = summary(&effs, &BTreeMap::new()).expect("a summary");
+        let line = |name: &str| s.rows.iter().find(|r| r[0] == name).cloned().expect(name);
+        // Against the sweep's best: missed, and its interval lies below 98 %.
+        assert_eq!(line("adaptive")[5..8], ["0/1", "0/1", "1/1"]);
+        // Against fixed-best: >= 98 %, but its P99 is 1.25x; the interval reaches past 98 %.
+        assert_eq!(line(PAIRED_ADAPTIVE)[5..], ["1/1", "0/1", "0/1", "-", "-"]);
+        // fixed-best itself against the sweep's best, and adaptive ahead of it.
+        assert_eq!(line(PAIRED)[2..9], ["94.0 %", "94.0 %", "94.0 %", "0/1", "0/1", "1/1", "1/1"]);
     }
 }

@@ -102,7 +102,7 @@ fn threads(n: u32) -> String {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::limits::Enforcement;
 

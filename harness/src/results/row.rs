@@ -98,6 +98,22 @@ pub struct Ending {
     pub message: String,
 }
 
+impl Ending {
+    /// A point that could not be measured, for `message`'s reason: an error row.
+    pub fn not_run(enforcement: Enforcement, message: String) -> Ending {
+        Ending {
+            status: Status::Error,
+            measurement: None,
+            enforcement,
+            cpus: 0,
+            memory_enforced: false,
+            cgroup_mem_peak_mb: None,
+            point_wall_s: 0.0,
+            message,
+        }
+    }
+}
+
 impl Row {
     pub fn new(point: &Point, end: Ending) -> Row {
         let m = end.measurement.as_ref();

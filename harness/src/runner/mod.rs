@@ -4,6 +4,7 @@
 mod filter;
 mod merge;
 pub mod point;
+mod reference;
 mod shard;
 mod supervise;
 
@@ -23,9 +24,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::limits::{self, Limiter};
 use crate::measure::HostCpu;
-use crate::results::{write_timeline, Manifest, Row, Status, Store};
+use crate::results::{read_rows, write_timeline, Ending, Manifest, Row, Status, Store};
 use crate::runtime::Program;
-use crate::scenario::{estimate, Point, RuntimeSpec, Scenario};
+use crate::scenario::{estimate, Point, RuntimeSpec, Scenario, StrategySpec};
 use workloads::{Calibrated, Phase};
 
 pub struct Options {
@@ -103,20 +104,37 @@ pub fn run(scenario: &Scenario, opts: &Options) -> anyhow::Result<Report> {
     let mut report =
         Report { dir: opts.out.clone(), ran: 0, skipped, failed: 0, interrupted: false };
     let runner_t0 = Instant::now();
-    for (i, point) in todo.iter().enumerate() {
-        let key = point.key();
+    // fixed-best points pick their N from the fixed pools recorded before them.
+    let mut best_fixed = if todo.iter().any(|p| p.strategy == StrategySpec::FixedBest) {
+        reference::BestFixed::of(&read_rows(store.path()).unwrap_or_default())
+    } else {
+        reference::BestFixed::default()
+    };
+    for (i, planned) in todo.iter().enumerate() {
+        let key = planned.key();
         progress.start(&key.to_string());
         let label = format!("p{}-{}", i, std::process::id());
-        let point = &Point { calibration: calibration.clone(), ..(*point).clone() };
-        let Ok(ending) = supervise::run_point(&opts.limiter, point, &label, &opts.interrupted)
-        else {
-            report.interrupted = true;
-            break;
+        let planned = &Point { calibration: calibration.clone(), ..(*planned).clone() };
+        let to_run = match planned.strategy {
+            StrategySpec::FixedBest => best_fixed.resolve(planned),
+            _ => Ok(planned.clone()),
         };
-        if let Some(m) = ending.measurement.as_ref().filter(|m| !m.timeline.is_empty()) {
-            write_timeline(&opts.out, &key, &m.timeline).context("writing a controller timeline")?;
-        }
-        let row = Row::new(point, ending);
+        let row = match to_run {
+            Ok(point) => {
+                let Ok(ending) = supervise::run_point(&opts.limiter, &point, &label, &opts.interrupted)
+                else {
+                    report.interrupted = true;
+                    break;
+                };
+                if let Some(m) = ending.measurement.as_ref().filter(|m| !m.timeline.is_empty()) {
+                    write_timeline(&opts.out, &key, &m.timeline).context("writing a controller timeline")?;
+                }
+                let row = Row::new(&point, ending);
+                if point.strategy == planned.strategy { row } else { reference::as_fixed_best(row, planned) }
+            }
+            Err(message) => Row::new(planned, Ending::not_run(opts.limiter.enforcement(), message)),
+        };
+        best_fixed.add(&row);
         store.append(&row).with_context(|| format!("appending to {}", store.path().display()))?;
         report.ran += 1;
         if row.status != Status::Ok {

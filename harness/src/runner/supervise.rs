@@ -27,14 +27,9 @@ pub fn run_point(
 ) -> Result<Ending, Interrupted> {
     let t0 = Instant::now();
     let failed = |message: String, cpus: u32| Ending {
-        status: Status::Error,
-        measurement: None,
-        enforcement: limiter.enforcement(),
         cpus,
-        memory_enforced: false,
-        cgroup_mem_peak_mb: None,
         point_wall_s: t0.elapsed().as_secs_f64(),
-        message,
+        ..Ending::not_run(limiter.enforcement(), message)
     };
     let limits = match limiter.create(label, &point.device) {
         Ok(l) => l,

@@ -107,13 +107,18 @@ impl Default for OnnxConfig {
     }
 }
 
-/// How tasks meet threads. In TOML a name (`"fixed"`, `"process"`, `"async"`,
+/// How tasks meet threads. In TOML a name (`"fixed"`, `"fixed-best"`, `"process"`, `"async"`,
 /// `"queue-scaler"`, `"adaptive-paper"`, `"adaptive-betapool"`, `"adaptive"`) or a one-key table
 /// with parameters (`{ async = { offload_native = true } }`, `{ adaptive-paper = { beta_thresh = 0.4 } }`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum StrategySpec {
     /// A fixed pool of N threads.
     Fixed,
+    /// A fixed pool at the N that measured best so far among its sweep's fixed pools of the
+    /// same device, runtime, workload and repetition, measured again (the runner picks N).
+    /// Listed right after a controller, it is a reference taken beside it in time and free of
+    /// the winner's curse of the sweep's maximum.
+    FixedBest,
     /// N single-threaded worker processes (multiprocessing).
     Process(ProcessParams),
     /// One event-loop thread with N tasks in flight (asyncio).
@@ -147,6 +152,7 @@ impl StrategySpec {
     pub fn name(&self) -> &'static str {
         match self {
             StrategySpec::Fixed => "fixed",
+            StrategySpec::FixedBest => "fixed-best",
             StrategySpec::Process(_) => "process",
             StrategySpec::Async(p) if p.offload_native => "async-offload",
             StrategySpec::Async(_) => "async",
@@ -159,7 +165,7 @@ impl StrategySpec {
     /// parameter gives distinct points.
     pub fn label(&self) -> String {
         let default = match self {
-            StrategySpec::Fixed => return self.name().to_string(),
+            StrategySpec::Fixed | StrategySpec::FixedBest => return self.name().to_string(),
             StrategySpec::Process(_) => StrategySpec::Process(ProcessParams::default()),
             StrategySpec::Async(p) => StrategySpec::Async(AsyncParams {
                 offload_native: p.offload_native,
@@ -198,7 +204,13 @@ impl StrategySpec {
         matches!(self, StrategySpec::Elastic(_))
     }
 
-    const EXPECTED: &'static str = "one of \"fixed\", \"process\", \"async\", \"queue-scaler\", \
+    /// Whether the sweep's thread counts do not apply: one point per repetition, its N
+    /// chosen at run time (by a controller, or by the runner for `fixed-best`).
+    pub fn sizes_itself(&self) -> bool {
+        self.is_elastic() || *self == StrategySpec::FixedBest
+    }
+
+    const EXPECTED: &'static str = "one of \"fixed\", \"fixed-best\", \"process\", \"async\", \"queue-scaler\", \
         \"adaptive-paper\", \"adaptive-betapool\", \"adaptive\", or a one-key table with parameters";
 }
 
@@ -206,7 +218,7 @@ impl Serialize for StrategySpec {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         match self {
-            StrategySpec::Fixed => s.serialize_str(self.name()),
+            StrategySpec::Fixed | StrategySpec::FixedBest => s.serialize_str(self.name()),
             StrategySpec::Process(p) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("process", p)?;
@@ -234,6 +246,7 @@ impl<'de> Deserialize<'de> for StrategySpec {
             fn visit_str<E: Error>(self, v: &str) -> Result<StrategySpec, E> {
                 match v {
                     "fixed" => Ok(StrategySpec::Fixed),
+                    "fixed-best" => Ok(StrategySpec::FixedBest),
                     "process" => Ok(StrategySpec::Process(ProcessParams::default())),
                     "async" => Ok(StrategySpec::Async(AsyncParams::default())),
                     _ => ControllerSpec::default_for(v).map(StrategySpec::Elastic).ok_or_else(|| {
@@ -377,6 +390,7 @@ mod tests {
         assert_eq!(paper(0.4, d.n_max).label(), "adaptive-paper{beta_thresh=0.4}");
         assert_eq!(paper(0.4, 64).label(), "adaptive-paper{beta_thresh=0.4,n_max=64}");
         assert_eq!(StrategySpec::Fixed.label(), "fixed");
+        assert_eq!(StrategySpec::FixedBest.label(), "fixed-best");
         let offload = StrategySpec::Async(AsyncParams { offload_native: true });
         assert_eq!(offload.label(), "async-offload");
         let rss = StrategySpec::Process(ProcessParams { interpreter_rss_mb: 20.0 });

@@ -421,6 +421,13 @@ impl Loader {
                             format!("sweep.strategies: {:?} is listed twice", s.get_ref().label()),
                         ));
                     }
+                    if *s.get_ref() == StrategySpec::FixedBest && !out.contains(&StrategySpec::Fixed) {
+                        return Err(src.at(
+                            s.span(),
+                            "sweep.strategies: \"fixed-best\" measures again the best of the sweep's fixed \
+                             pools, so \"fixed\" must be listed before it",
+                        ));
+                    }
                     out.push(s.get_ref().clone());
                 }
                 out
@@ -1239,6 +1246,13 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
             err(&text),
             "main.toml:13:24: sweep.strategies: \"fixed\" is listed twice"
         );
+        // fixed-best measures the sweep's best fixed pool again: it needs "fixed" first.
+        let text = SWEEP.replace("threads = [1]", "threads = [1]\nstrategies = [\"adaptive\", \"fixed-best\", \"fixed\"]");
+        assert!(
+            err(&text).starts_with("main.toml:13:27: sweep.strategies: \"fixed-best\" measures again"),
+            "{}",
+            err(&text)
+        );
     }
 
     #[test]
@@ -1490,23 +1504,24 @@ phases = [{ cpu = { kernel = "json", work_us = 100 } }, { io = { fixed_ms = 10 }
                 "threads = [1]",
                 "threads = [1]\nstrategies = [\"fixed\", { process = { interpreter_rss_mb = 20 } }, \"async\", \
                  { async = { offload_native = true } }, \"queue-scaler\", { adaptive-paper = { beta_thresh = 0.4 } }, \
-                 \"adaptive-betapool\", \"adaptive\"]",
+                 \"adaptive-betapool\", \"adaptive\", \"fixed-best\"]",
             ),
         );
         let sc = load(&main).unwrap();
         let names: Vec<&str> = sc.sweeps[0].strategies.iter().map(StrategySpec::name).collect();
         assert_eq!(
             names,
-            ["fixed", "process", "async", "async-offload", "queue-scaler", "adaptive-paper", "adaptive-betapool", "adaptive"]
+            ["fixed", "process", "async", "async-offload", "queue-scaler", "adaptive-paper", "adaptive-betapool", "adaptive", "fixed-best"]
         );
         // Points carry them to the point process as JSON: the round trip keeps parameters.
         for s in &sc.sweeps[0].strategies {
             let json = serde_json::to_string(s).unwrap();
             assert_eq!(&serde_json::from_str::<StrategySpec>(&json).unwrap(), s, "{json}");
         }
-        // Elastic strategies are one point per repetition, not one per N.
+        // Elastic strategies and fixed-best are one point per repetition, not one per N.
         let plan = sc.plan();
         assert_eq!(plan.points.iter().filter(|p| p.strategy.is_elastic()).count(), 4);
-        assert!(plan.points.iter().filter(|p| p.strategy.is_elastic()).all(|p| p.threads == 0));
+        assert_eq!(plan.points.iter().filter(|p| p.strategy.sizes_itself()).count(), 5);
+        assert!(plan.points.iter().filter(|p| p.strategy.sizes_itself()).all(|p| p.threads == 0));
     }
 }

@@ -57,8 +57,8 @@ impl Scenario {
             {
                 for workload in sw.workloads.iter().filter_map(|w| self.workloads.get(w)) {
                     for strategy in &sw.strategies {
-                        // An elastic pool picks its own size: one point, threads = 0.
-                        let sizes = if strategy.is_elastic() { &[0][..] } else { &sw.threads[..] };
+                        // Sized at run time (elastic pools, fixed-best): one point, threads = 0.
+                        let sizes = if strategy.sizes_itself() { &[0][..] } else { &sw.threads[..] };
                         for &threads in sizes {
                             let mut point = Point {
                                 scenario: self.name.clone(),
@@ -153,7 +153,7 @@ fn point_run_time(p: &Point) -> (Duration, bool) {
             // Tasks per second, bounded by the threads, the cores, the lock and the arrivals.
             let mut rate = f64::INFINITY;
             if task > 0.0 {
-                // An elastic pool (threads = 0) sizes itself: no thread bound.
+                // Sized at run time (threads = 0): no thread bound.
                 if p.threads > 0 {
                     rate = rate.min(f64::from(p.threads) / task);
                 }
@@ -185,7 +185,7 @@ fn point_run_time(p: &Point) -> (Duration, bool) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::model::{Device, StrategySpec, Workload};
     use super::*;
     use workloads::{Kernel, Latency, NonNeg, Work};
@@ -384,7 +384,7 @@ threads = [4, 8]
         assert_eq!(plan.points[0].seed, 1_914_539_250_095_572_378);
     }
 
-    fn point(
+    pub(crate) fn point(
         phases: Vec<Phase>,
         runtime: RuntimeSpec,
         cpus: u32,

@@ -46,7 +46,8 @@ pub struct Outcome {
 
 pub fn run(setup: Arc<Setup>) -> anyhow::Result<Outcome> {
     match &setup.point.strategy {
-        StrategySpec::Fixed => fixed::run(setup),
+        // The runner sends fixed-best as the fixed pool it picked; either runs the point's N.
+        StrategySpec::Fixed | StrategySpec::FixedBest => fixed::run(setup),
         StrategySpec::Elastic(spec) => {
             let ctl = spec.build();
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
