@@ -141,6 +141,9 @@ enum Shape {
     /// The lock free and the core full from 4 threads on, throughput flat above within
     /// +-15 % noise (micro on one core): point gains of a tie are noise there.
     FullCore,
+    /// FullCore on a machine that slows down by half over the run: the settled N reads below
+    /// the steps up refused earlier, which the pool probes again.
+    Slowing,
 }
 
 /// The share of one core that `n` threads keep busy in `Shape::FillCore`.
@@ -179,6 +182,7 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
             Shape::Spell => (100.0 * n.min(40.0) * if i % 40 < 5 { 0.6 } else { 1.0 }, 0.1),
             Shape::LockUnderCore => (100.0 * fill_slowly(n), 0.3),
             Shape::FullCore => (400.0 * (n / 4.0).min(1.0), 0.3),
+            Shape::Slowing => (400.0 * (n / 4.0).min(1.0) * (1.0 - 0.5 * i as f64 / intervals as f64), 0.3),
         };
         let tps = curve.max(0.2) * (1.0 - noise / 2.0 + noise * rand());
         let idle = (i / 60) % 4 == 3;
@@ -190,7 +194,7 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
             (lock, 0.08, 0.85, fill_slowly(n) * (0.99 + 0.02 * rand()))
         } else if shape == Shape::Spell {
             (0.0, 0.3, 0.9, 0.9)
-        } else if shape == Shape::FullCore {
+        } else if matches!(shape, Shape::FullCore | Shape::Slowing) {
             (0.0, 0.3, 0.6, ((n / 4.0) * (0.99 + 0.02 * rand())).min(1.0))
         } else if shape == Shape::FillCore {
             let runq = (1.0 - 1.0 / n).min(0.9);
@@ -226,8 +230,8 @@ fn python_controllers_decide_as_the_rust_ones() {
     python();
     // Rising makes `adaptive` stretch tied climbs, Knee halve a step into the lock, FillCore
     // settle ties by CPU use, Spell measure a fallen step again, LockUnderCore settle ties by
-    // CPU use with the lock waited on, FullCore refuse point gains with the core full (paths the
-    // flat script never takes).
+    // CPU use with the lock waited on, FullCore refuse point gains with the core full, Slowing
+    // probe a refused step again (paths the flat script never takes).
     let cases = [
         ("adaptive-paper", Shape::Flat),
         ("queue-scaler", Shape::Flat),
@@ -238,6 +242,7 @@ fn python_controllers_decide_as_the_rust_ones() {
         ("adaptive", Shape::Spell),
         ("adaptive", Shape::LockUnderCore),
         ("adaptive", Shape::FullCore),
+        ("adaptive", Shape::Slowing),
     ];
     for (name, shape) in cases {
         let (samples, rust) = script(name, 600, shape);

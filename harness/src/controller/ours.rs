@@ -63,7 +63,10 @@
 //!    does CPU use below `cpu_busy` of one core at the lower N of the two (the lock runs one
 //!    thread at a time: under a core, the core idles while all threads are in I/O). Then
 //!    settle.
-//! 4. Settled: hold. Re-probe after `reprobe_windows` windows, doubling the wait (up to
+//! 4. Settled: hold. With the lock free, where the settled N's estimate comes to lose
+//!    beyond the noise to that of a step up refused from it, probe that step again from
+//!    here, once per regime (the refusal was judged against a base window that read high).
+//!    Re-probe after `reprobe_windows` windows, doubling the wait (up to
 //!    `reprobe_backoff_max` x) each time a re-probe ends where it started. Re-seek at once
 //!    when the model's `N*` moves by more than `regime_change_ratio` x two windows in a row
 //!    (the workload changed). Throughput at the same N is not a sign of a new workload: it
@@ -469,6 +472,9 @@ pub struct OursController {
     rechecked: bool,
     /// N whose step up the pool refused in this regime (see `best_except`).
     refused: Vec<u32>,
+    /// A refused step up was probed again from the settled pool in this regime (see
+    /// `revisit`).
+    revisited: bool,
     /// Latest memory in use / limit.
     memory_frac: Option<f64>,
     /// Cores the point has (latest sample).
@@ -505,6 +511,7 @@ impl OursController {
             leapt: false,
             rechecked: false,
             refused: Vec::new(),
+            revisited: false,
             memory_frac: None,
             cores: 1,
         }
@@ -589,6 +596,7 @@ impl OursController {
         self.backoff = 1;
         self.leapt = false;
         self.rechecked = false;
+        self.revisited = false;
     }
 
     /// The best estimate at any N but `except` and those whose step up was refused: a step
@@ -906,6 +914,23 @@ impl OursController {
         }
     }
 
+    /// Settled, with the lock free, at an N whose estimate now loses beyond the noise to that
+    /// of a step up the pool refused from it: the refusal was judged against a base window
+    /// that read high, as the settled windows since show. Returns the smallest such N, to be
+    /// probed again from here, once per regime. Vision on one core, gil: 6 threads read 109
+    /// over their first second, 9 read 111 and were refused on the tie rule, and 6 then read
+    /// 95-96 for 12 s (86 % of the best fixed pool, where fixed 8-32 read 109-113).
+    fn revisit(&self, now: Est, m: &Meas, queue: bool) -> Option<u32> {
+        if self.revisited || !queue || !self.lock_free(m) || !self.may_grow(m) {
+            return None;
+        }
+        self.table
+            .iter()
+            .filter(|e| e.0 > self.target && self.refused.contains(&e.0) && self.lost(now, e.1))
+            .map(|e| e.0)
+            .min()
+    }
+
     /// A step up fell beyond the noise with the lock free at the base and at the step: the
     /// first time in a regime the fall is measured again before it is believed. This machine
     /// has spells of a second or so in which everything runs ~30 % slower at a constant N
@@ -1130,12 +1155,26 @@ impl OursController {
                     self.record(&m);
                     return self.seek(&m, model, tps, queue);
                 }
+                if let Some(n) = self.revisit(tps, &m, queue) {
+                    // Measured afresh, against the settled N's fresh estimate.
+                    self.revisited = true;
+                    self.refused.retain(|r| *r != n);
+                    self.table.retain(|e| e.0 != n);
+                    self.mode = Mode::Settled {
+                        windows: 0,
+                        started_at: Some(self.target),
+                    };
+                    if self.start_probe(n, true, false, &m, tps) {
+                        return Decision::Grow;
+                    }
+                }
                 let windows = windows + 1;
                 let due = self.p.reprobe_windows.saturating_mul(self.backoff.max(1));
                 if windows >= due {
                     // Old measurements are stale: keep only this N.
                     self.table.retain(|e| e.0 == m.n);
                     self.refused.clear();
+                    self.revisited = false;
                     self.mode = Mode::Settled {
                         windows: 0,
                         started_at: Some(self.target),
@@ -1592,6 +1631,41 @@ mod tests {
         // A new regime forgets the refusals with the measurements.
         c.reset_regime();
         assert!(c.refused.is_empty());
+    }
+
+    #[test]
+    fn a_settled_pool_probes_again_a_refused_step_its_fresh_reading_loses_to() {
+        let est = |tps, se| Est { tps, se };
+        // Vision, one core: 9 was refused against 6's first window (109); settled at 6,
+        // whose windows since read 96.
+        let settled = || {
+            let mut c = ours();
+            c.table = vec![(6, est(96.0, 1.0)), (9, est(111.0, 3.0))];
+            c.refused = vec![9];
+            c.target = 6;
+            c.mode = Mode::Settled { windows: 3, started_at: None };
+            c
+        };
+        let m = |lock| Meas { n: 6, tps: 96.0, se: 1.0, beta: Some(0.75), wait: 0.73, lock, cpu_util: Some(0.93) };
+        let mut c = settled();
+        assert_eq!(c.revisit(est(96.0, 1.0), &m(0.0), true), Some(9));
+        // Within the noise of 9's estimate, with the lock waited on, or without a queue: no.
+        assert_eq!(c.revisit(est(109.0, 1.0), &m(0.0), true), None);
+        assert_eq!(c.revisit(est(96.0, 1.0), &m(0.3), true), None);
+        assert_eq!(c.revisit(est(96.0, 1.0), &m(0.0), false), None);
+        // Through a window: 9 is probed afresh (its old reading forgotten) from 6's estimate.
+        assert_eq!(c.on_measurement(m(0.0), 1, true), Decision::Grow);
+        assert_eq!(c.target, 9);
+        assert!(c.table.iter().all(|e| e.0 != 9) && c.refused.is_empty());
+        assert_eq!(c.probe.map(|p| (p.base, p.up)), Some((6, true)));
+        // Once per regime: refused again, the pool stays settled at 6.
+        c.refused = vec![9];
+        c.table.push((9, est(111.0, 3.0)));
+        c.target = 6;
+        c.probe = None;
+        assert_eq!(c.revisit(est(96.0, 1.0), &m(0.0), true), None);
+        c.reset_regime();
+        assert!(!c.revisited);
     }
 
     #[test]

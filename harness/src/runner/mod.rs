@@ -130,7 +130,7 @@ pub fn run(scenario: &Scenario, opts: &Options) -> anyhow::Result<Report> {
                     write_timeline(&opts.out, &key, &m.timeline).context("writing a controller timeline")?;
                 }
                 let row = Row::new(&point, ending);
-                if point.strategy == planned.strategy { row } else { reference::as_fixed_best(row, planned) }
+                if point.strategy == planned.strategy { row } else { best_fixed.record(row, planned) }
             }
             Err(message) => Row::new(planned, Ending::not_run(opts.limiter.enforcement(), message)),
         };

@@ -10,9 +10,21 @@ use crate::scenario::{Point, StrategySpec};
 
 type Cell = (String, String, String, u32);
 
-/// The best ok fixed pool so far per (device, runtime, workload, repetition): (N, TPS).
+/// The best ok fixed pool of a cell so far, and how many ok fixed pools it was picked from.
+#[derive(Debug, Clone, Copy)]
+struct Best {
+    threads: u32,
+    tps: f64,
+    pools: usize,
+}
+
+/// The best ok fixed pool so far per (device, runtime, workload, repetition).
 #[derive(Debug, Default)]
-pub struct BestFixed(BTreeMap<Cell, (u32, f64)>);
+pub struct BestFixed(BTreeMap<Cell, Best>);
+
+fn cell(p: &Point) -> Cell {
+    (p.device.name.clone(), p.runtime_name.clone(), p.workload.name.clone(), p.rep)
+}
 
 impl BestFixed {
     pub fn of(rows: &[Row]) -> BestFixed {
@@ -27,35 +39,41 @@ impl BestFixed {
         let Some(tps) = r.tps.filter(|t| fixed && t.is_finite()) else {
             return;
         };
-        let e = self.0.entry((r.device.clone(), r.runtime.clone(), r.workload.clone(), r.rep)).or_insert((r.threads, tps));
-        if tps > e.1 || (tps == e.1 && r.threads < e.0) {
-            *e = (r.threads, tps);
+        let key = (r.device.clone(), r.runtime.clone(), r.workload.clone(), r.rep);
+        let e = self.0.entry(key).or_insert(Best { threads: r.threads, tps, pools: 0 });
+        e.pools += 1;
+        if tps > e.tps || (tps == e.tps && r.threads < e.threads) {
+            (e.threads, e.tps) = (r.threads, tps);
         }
     }
 
     /// The point to run for a `fixed-best` point: the fixed pool at the best N so far.
     pub fn resolve(&self, p: &Point) -> Result<Point, String> {
-        let cell = (p.device.name.clone(), p.runtime_name.clone(), p.workload.name.clone(), p.rep);
-        let &(n, _) = self.0.get(&cell).ok_or_else(|| {
+        let best = self.0.get(&cell(p)).ok_or_else(|| {
             format!(
                 "fixed-best: no fixed pool of {} / {} / {} in repetition {} has ended ok before it \
                  (run the sweep's \"fixed\" points first, e.g. without --only, or with --resume into \
                  the folder that has them)",
-                cell.0, cell.1, cell.2, cell.3
+                p.device.name, p.runtime_name, p.workload.name, p.rep
             )
         })?;
-        Ok(Point { strategy: StrategySpec::Fixed, threads: n, ..p.clone() })
+        Ok(Point { strategy: StrategySpec::Fixed, threads: best.threads, ..p.clone() })
     }
-}
 
-/// A row measured for the fixed pool `resolve` picked, written as the `fixed-best` point.
-pub fn as_fixed_best(mut row: Row, planned: &Point) -> Row {
-    let n = row.threads;
-    row.strategy = planned.strategy.label();
-    row.threads = planned.threads;
-    row.final_threads = Some(n);
-    row.mean_threads = Some(f64::from(n));
-    row
+    /// A row measured for the fixed pool `resolve` picked, written as the `fixed-best` point,
+    /// with what it was picked from in its message (a shard's folder holds only some Ns).
+    pub fn record(&self, mut row: Row, planned: &Point) -> Row {
+        let n = row.threads;
+        if let Some(b) = self.0.get(&cell(planned)) {
+            let pick = format!("N {n}: the best of {} fixed pools before it, {:.1} TPS then", b.pools, b.tps);
+            row.message = if row.message.is_empty() { pick } else { format!("{pick}; {}", row.message) };
+        }
+        row.strategy = planned.strategy.label();
+        row.threads = planned.threads;
+        row.final_threads = Some(n);
+        row.mean_threads = Some(f64::from(n));
+        row
+    }
 }
 
 #[cfg(test)]
@@ -108,9 +126,11 @@ mod tests {
     #[test]
     fn the_row_keeps_its_plan_key_and_tells_the_n_it_ran() {
         let planned = point(StrategySpec::FixedBest, 0, 0);
-        let ran = row(8, 0, 120.0, Status::Ok);
-        let r = as_fixed_best(ran, &planned);
+        let best = BestFixed::of(&[row(4, 0, 100.0, Status::Ok), row(8, 0, 120.0, Status::Ok)]);
+        let ran = row(8, 0, 117.0, Status::Ok);
+        let r = best.record(ran, &planned);
         assert_eq!((r.strategy.as_str(), r.threads, r.final_threads, r.mean_threads), ("fixed-best", 0, Some(8), Some(8.0)));
         assert_eq!(r.key(), planned.key());
+        assert_eq!(r.message, "N 8: the best of 2 fixed pools before it, 120.0 TPS then");
     }
 }

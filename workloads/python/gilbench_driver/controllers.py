@@ -441,6 +441,7 @@ class OursController(_Controller):
         self.probe = None
         self.table = []  # [(n, _Est)]
         self.refused = []  # N whose step up was refused in this regime (see _best_except)
+        self.revisited = False  # a refused step was probed again from settled (see _revisit)
         self.win = _Window()
         self.task_wall_s = None
         self.p_sat = None
@@ -590,6 +591,7 @@ class OursController(_Controller):
         self.backoff = 1
         self.leapt = False
         self.rechecked = False
+        self.revisited = False
 
     def _best_except(self, except_n):
         """The best estimate but at `except_n` and at N whose step up was refused: their
@@ -722,6 +724,15 @@ class OursController(_Controller):
         # A fall with the lock free is measured again once per regime (slow spells).
         return (not self.rechecked and not pr.seek and queue and self._lock_free(m)
                 and pr.base_lock < self.p["contention_low"])
+
+    def _revisit(self, now, m, queue):
+        """Settled, the lock free, at an N whose estimate now loses beyond the noise to a step
+        up the pool refused from it: the smallest such N, probed again once per regime (as
+        ours.rs: the refusal was judged against a base window that read high)."""
+        if self.revisited or not queue or not self._lock_free(m) or not self._may_grow(m):
+            return None
+        ns = [n for n, e in self.table if n > self.target and n in self.refused and self._lost(now, e)]
+        return min(ns) if ns else None
 
     def _lock_free(self, m):
         return m.lock < self.p["contention_low"]
@@ -911,11 +922,21 @@ class OursController(_Controller):
             self._reset_regime()
             self._record(m)
             return self._seek(m, model, tps, queue)
+        n = self._revisit(tps, m, queue)
+        if n is not None:
+            # Measured afresh, against the settled N's fresh estimate.
+            self.revisited = True
+            self.refused = [r for r in self.refused if r != n]
+            self.table = [e for e in self.table if e[0] != n]
+            self.mode = (SETTLED, 0, self.target)
+            if self._start_probe(n, True, False, m, tps):
+                return "grow"
         windows += 1
         due = min(p["reprobe_windows"] * max(self.backoff, 1), U32_MAX)
         if windows >= due:
             self.table = [e for e in self.table if e[0] == m.n]
             self.refused = []
+            self.revisited = False
             self.mode = (SETTLED, 0, self.target)
             return self._climb(m, model, tps, queue)
         self.mode = (SETTLED, windows, started_at)
