@@ -5,12 +5,7 @@ use common::*;
 
 use gilbench::results::{Row, Status};
 
-const SCENARIO: &str = r#"
-[devices.one]
-cpus = 1
-[workloads.w]
-phases = [ { cpu = { kernel = "arith", work_us = 50 } }, { io = { fixed_ms = 2 } } ]
-tasks = { duration_s = 0.3 }
+const SWEEP: &str = r#"
 [sweep]
 devices = ["one"]
 runtimes = ["gil"]
@@ -34,7 +29,7 @@ fn fixed_best(rows: &[Row]) -> &Row {
 fn fixed_best_runs_the_best_fixed_n_so_far_and_resumes() {
     let _one_at_a_time = serial();
     require_cgroups();
-    let (dir, file) = scenario(SCENARIO);
+    let (dir, file) = scenario(&format!("{ONE_CORE_W}{SWEEP}"));
     let f = file.to_str().unwrap();
 
     let rows = run(&file, &dir.path().join("all"));

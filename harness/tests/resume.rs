@@ -6,12 +6,7 @@ use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const SCENARIO: &str = r#"
-[devices.one]
-cpus = 1
-[workloads.w]
-phases = [ { cpu = { kernel = "arith", work_us = 50 } }, { io = { fixed_ms = 2 } } ]
-tasks = { duration_s = 0.3 }
+const SWEEP: &str = r#"
 [sweep]
 devices = ["one"]
 runtimes = ["gil", "free-threaded"]
@@ -29,7 +24,7 @@ fn data_rows(out: &std::path::Path) -> usize {
 fn interrupted_then_resumed_run_has_every_point_once() {
     let _one_at_a_time = serial();
     require_cgroups();
-    let (dir, file) = scenario(SCENARIO);
+    let (dir, file) = scenario(&format!("{ONE_CORE_W}{SWEEP}"));
     let out = dir.path().join("out");
     let mut child = Command::new(BIN)
         .args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()])

@@ -8,6 +8,16 @@ use gilbench::results::{read_rows, Row};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_gilbench");
 
+/// A one-core device and a short CPU + I/O workload, for sweeps that test the runner (a
+/// scenario file is this plus its `[sweep]` table).
+pub const ONE_CORE_W: &str = r#"
+[devices.one]
+cpus = 1
+[workloads.w]
+phases = [ { cpu = { kernel = "arith", work_us = 50 } }, { io = { fixed_ms = 2 } } ]
+tasks = { duration_s = 0.3 }
+"#;
+
 /// A scenario file in a fresh temp dir; returns (dir, path).
 pub fn scenario(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
