@@ -246,22 +246,20 @@ pub fn summary(effs: &[Efficiency], hind: &Hind) -> Option<Table> {
     if rows.is_empty() {
         return None;
     }
+    // The references' lines: no "behind beyond noise" count.
+    let reference = |name: &str, mine: &BTreeMap<Cell, Score>, against: Option<&BTreeMap<Cell, Score>>| {
+        summary_row(name, mine, against).map(|mut r| {
+            r.push("-".into());
+            r
+        })
+    };
     let paired: BTreeMap<Cell, Score> = cells.iter().filter_map(|(k, m)| Some((*k, Score::paired(m, &noise)?))).collect();
-    rows.extend(summary_row(PAIRED_ADAPTIVE, &paired, None).map(|mut r| {
-        r.push("-".into());
-        r
-    }));
-    rows.extend(summary_row(PAIRED, &scores(PAIRED), Some(&adaptive)).map(|mut r| {
-        r.push("-".into());
-        r
-    }));
+    rows.extend(reference(PAIRED_ADAPTIVE, &paired, None));
+    rows.extend(reference(PAIRED, &scores(PAIRED), Some(&adaptive)));
     // Over the same cells as the controllers.
     let hind: BTreeMap<Cell, Score> =
         hind.iter().filter(|(k, _)| cells.contains_key(*k)).map(|(k, h)| (*k, Score::of_hindsight(h))).collect();
-    rows.extend(summary_row(HINDSIGHT, &hind, Some(&adaptive)).map(|mut r| {
-        r.push("-".into());
-        r
-    }));
+    rows.extend(reference(HINDSIGHT, &hind, Some(&adaptive)));
     Some(Table {
         title: "Controllers: summary".into(),
         note: format!(
