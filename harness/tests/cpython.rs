@@ -134,6 +134,9 @@ enum Shape {
     /// Proportional to N up to 40 with the lock free, and every 10 s a slow spell of 1.25 s
     /// in which everything reads 40 % low: steps up that fall in a spell are measured again.
     Spell,
+    /// Spell with spells of 5 s in which the slow tasks fill the core (CPU 0.9 -> 1.0): a
+    /// step up that falls there while raising CPU use is judged on CPU use.
+    CostlySpell,
     /// The lock waited on from 7 threads (0.2, 0.5 at 16) while one core fills up to ~16
     /// threads, throughput in proportion to it within +-15 % noise (agent-orchestration on
     /// one core, gil): ties that CPU use under a core decides.
@@ -180,6 +183,7 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
             Shape::Knee => (100.0 * n.min(22.0), 0.2),
             Shape::FillCore => (130.0 * fill(n), 0.3),
             Shape::Spell => (100.0 * n.min(40.0) * if i % 40 < 5 { 0.6 } else { 1.0 }, 0.1),
+            Shape::CostlySpell => (100.0 * n.min(40.0) * if i % 40 < 20 { 0.6 } else { 1.0 }, 0.1),
             Shape::LockUnderCore => (100.0 * fill_slowly(n), 0.3),
             Shape::FullCore => (400.0 * (n / 4.0).min(1.0), 0.3),
             Shape::Slowing => (400.0 * (n / 4.0).min(1.0) * (1.0 - 0.5 * i as f64 / intervals as f64), 0.3),
@@ -194,6 +198,8 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
             (lock, 0.08, 0.85, fill_slowly(n) * (0.99 + 0.02 * rand()))
         } else if shape == Shape::Spell {
             (0.0, 0.3, 0.9, 0.9)
+        } else if shape == Shape::CostlySpell {
+            (0.0, 0.3, 0.9, if i % 40 < 20 { 1.0 } else { 0.9 })
         } else if matches!(shape, Shape::FullCore | Shape::Slowing) {
             (0.0, 0.3, 0.6, ((n / 4.0) * (0.99 + 0.02 * rand())).min(1.0))
         } else if shape == Shape::FillCore {
@@ -231,7 +237,8 @@ fn python_controllers_decide_as_the_rust_ones() {
     // Rising makes `adaptive` stretch tied climbs, Knee halve a step into the lock, FillCore
     // settle ties by CPU use, Spell measure a fallen step again, LockUnderCore settle ties by
     // CPU use with the lock waited on, FullCore refuse point gains with the core full, Slowing
-    // probe a refused step again (paths the flat script never takes).
+    // probe a refused step again, CostlySpell judge a fall that raised CPU use on CPU use
+    // (paths the flat script never takes).
     let cases = [
         ("adaptive-paper", Shape::Flat),
         ("queue-scaler", Shape::Flat),
@@ -243,6 +250,7 @@ fn python_controllers_decide_as_the_rust_ones() {
         ("adaptive", Shape::LockUnderCore),
         ("adaptive", Shape::FullCore),
         ("adaptive", Shape::Slowing),
+        ("adaptive", Shape::CostlySpell),
     ];
     for (name, shape) in cases {
         let (samples, rust) = script(name, 600, shape);

@@ -39,7 +39,9 @@
 //!    probe gains more than `margin`; growth refused by contention or by a failed probe is a
 //!    Veto (counted) and the pool steps back to the best N. A step up that fell with the lock
 //!    free is measured again on a fresh window before the fall is believed (once per regime:
-//!    the machine has slow spells). After a failed upward probe, if
+//!    the machine has slow spells); one that raised the cores' use by more than `margin`
+//!    from below `cpu_busy` is judged as a tie instead (its tasks cost more CPU each: the
+//!    machine slowed, see `slowed`). After a failed upward probe, if
 //!    the base waited for the lock (lock wait >= `contention_low`) or throughput fell, probe
 //!    downwards
 //!    (`N / probe_factor`), accepted on the same tie rule (the best seen leaves out the N
@@ -617,6 +619,28 @@ impl OursController {
         !self.rechecked && !pr.seek && queue && self.lock_free(m) && pr.base_lock < self.p.contention_low
     }
 
+    /// A step up read a fall while, with the lock free at the base and at the step, it put
+    /// idle CPU to work (CPU use below `cpu_busy` at the base, up by more than the margin
+    /// at the step; from busy cores the last few per cent are oversubscription's own
+    /// switching as much as work: sensor-telemetry two cores free-threaded, 185 -> 417
+    /// threads, CPU 0.97 -> 1.00 and -12 %, where fixed 256 is the best). Without the lock a
+    /// task costs about the same CPU at any N, so the step's tasks cost more CPU each: the
+    /// machine slowed during its window, and CPU use, not the task count, says what the step
+    /// did. Of 1083 doublings of N with the lock free in the fixed sweeps of the campaigns
+    /// to 2026-11-27, 8 raised CPU use by more than 2 % and lost more than 3 %; the 6 measured
+    /// with the CPU speed meter each coincided with a drop of the meter at least as large
+    /// (vision one core: 8 -> 16 threads, CPU 0.94 -> 1.00, -5 % at speed 0.86 -> 0.75).
+    /// agent-orchestration on one core, free-threaded: 8 -> 12 threads raised CPU use
+    /// 0.93 -> 1.00 and read -31 % in a spell that outlasted the recheck (8 threads read 60
+    /// against 85 before it); the pool stayed at 8, 84 % of the best fixed pool.
+    fn slowed(&self, pr: &Probe, m: &Meas) -> bool {
+        pr.up
+            && self.lock_free(m)
+            && pr.base_lock < self.p.contention_low
+            && pr.base_cpu.is_some_and(|u| u < self.p.cpu_busy)
+            && self.cpu_change(pr, m) > self.p.margin
+    }
+
     /// Back to the probe's base: a failed seek goes on by small steps from there, a failed
     /// climb settles.
     fn back_to_base(&mut self, pr: &Probe, model: Option<u32>) {
@@ -697,7 +721,10 @@ impl OursController {
         }
         let model = self.model(&m, cores);
         if let Some(pr) = self.probe.take() {
-            let verdict = self.verdict(&pr, tps);
+            let verdict = match self.verdict(&pr, tps) {
+                Some(false) if self.slowed(&pr, &m) => None,
+                v => v,
+            };
             if pr.leap && verdict != Some(true) {
                 // No gain beyond the noise: back to where the steps had got to.
                 self.veto();

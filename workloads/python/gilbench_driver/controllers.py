@@ -720,6 +720,13 @@ class OursController(_Controller):
     def _may_grow(self, m):
         return m.wait < self.p["contention_high"] or self._spare_cpu(m, self.p["cpu_full"])
 
+    def _slowed(self, pr, m):
+        # A step up that fell while it put idle CPU to work with the lock free: the machine
+        # slowed (tasks cost more CPU each), judged as a tie (as ours.rs).
+        return (pr.up and self._lock_free(m) and pr.base_lock < self.p["contention_low"]
+                and pr.base_cpu is not None and pr.base_cpu < self.p["cpu_busy"]
+                and self._cpu_change(pr, m) > self.p["margin"])
+
     def _may_recheck(self, pr, m, queue):
         # A fall with the lock free is measured again once per regime (slow spells).
         return (not self.rechecked and not pr.seek and queue and self._lock_free(m)
@@ -843,6 +850,8 @@ class OursController(_Controller):
         if self.probe is not None:
             pr, self.probe = self.probe, None
             verdict = self._verdict(pr, tps)
+            if verdict is False and self._slowed(pr, m):
+                verdict = None
             if pr.leap and verdict is not True:
                 self._veto()
                 if pr.fallback == pr.base:

@@ -470,9 +470,10 @@ fn high_waits_veto_growth_only_while_the_cores_are_full() {
 
 /// Throughput 100 x N up to 40 threads with the lock free, CPU 90 % used; the first
 /// `spell` intervals after the pool first passes 8 threads read 40 % low (a slow spell of
-/// the machine), and from `knee` on throughput is halved. The targets over 60 intervals,
-/// with the recheck of falls or (`recheck` false) as if it had been used up.
-fn spell_run(spell: u32, knee: u32, recheck: bool) -> Vec<u32> {
+/// the machine) with CPU use `spell_cpu`, and from `knee` on throughput is halved. The
+/// targets over 60 intervals, with the recheck of falls or (`recheck` false) as if it
+/// had been used up.
+fn spell_run(spell: u32, knee: u32, recheck: bool, spell_cpu: f64) -> Vec<u32> {
     let mut c = ours();
     c.rechecked = !recheck;
     let mut since: Option<u32> = None;
@@ -485,25 +486,38 @@ fn spell_run(spell: u32, knee: u32, recheck: bool) -> Vec<u32> {
         let tps = 100.0 * f64::from(n.min(40)) * if n >= knee { 0.5 } else { 1.0 } * if slow { 0.6 } else { 1.0 };
         let mut s = sample(n, 100, (tps * 0.25).round() as u64, Some(0.9), 0.0);
         s.runq_wait_frac = Some(0.3);
-        s.cpu_util = 0.9;
+        s.cpu_util = if slow { spell_cpu } else { 0.9 };
         s
     });
     steps.iter().map(|s| s.target).collect()
 }
 
 #[test]
+fn a_fall_that_put_idle_cpu_to_work_is_the_machine_slowing() {
+    // A spell of 20 intervals outlasts the step's window and its recheck. Where the slow
+    // tasks fill the core (CPU 0.9 -> 1.0), the step is judged on CPU use and kept.
+    // A believed fall sends the pool below its base (rejected step, throughput fell).
+    let filled = spell_run(20, u32::MAX, true, 1.0);
+    assert!(filled.iter().all(|&n| n >= 8), "a fall that filled the core was believed: {filled:?}");
+    assert!(*filled.last().unwrap() > 12, "the climb should go on past the spell: {filled:?}");
+    // The same spell at the base's CPU use is a fall, believed after the recheck.
+    let flat = spell_run(20, u32::MAX, true, 0.9);
+    assert!(flat.iter().any(|&n| n < 8), "a fall at equal CPU use was not believed: {flat:?}");
+}
+
+#[test]
 fn a_fall_with_the_lock_free_is_measured_again() {
     // The spell covers the first step's transient and first window only.
-    let spelled = spell_run(5, u32::MAX, true);
+    let spelled = spell_run(5, u32::MAX, true, 0.9);
     let top = *spelled.iter().max().unwrap();
     assert!(top >= 27, "a step up read low in a slow spell should be measured again and kept: {spelled:?}");
-    let unchecked = spell_run(5, u32::MAX, false);
+    let unchecked = spell_run(5, u32::MAX, false, 0.9);
     assert!(*unchecked.iter().max().unwrap() < 27, "without the recheck the spell should stop the climb: {unchecked:?}");
     // A real fall beyond 8 threads is still rejected, after one more window at 12.
-    let real = spell_run(0, 9, true);
+    let real = spell_run(0, 9, true, 0.9);
     assert!(*real.last().unwrap() <= 8, "a real fall was kept: {real:?}");
     let at_12 = |v: &[u32]| v.iter().filter(|&&n| n == 12).count();
-    let once = spell_run(0, 9, false);
+    let once = spell_run(0, 9, false, 0.9);
     assert!(at_12(&real) > at_12(&once), "the recheck should cost one more window at 12: {real:?} vs {once:?}");
 }
 
