@@ -4,9 +4,10 @@
 Usage: python3 scripts/paper-tables.py RESULTS_DIR [--criterion target/criterion]
 
 Prints markdown: one table per table of the paper, with our measured numbers (mean over
-repetitions with the 95 % t-interval where there are several). Standard library only, so it
-runs with any python3. `gilbench report` draws the figures; this only lays out the numbers
-the way the paper's tables are laid out, so that they can be set side by side.
+repetitions with the half-width of its 95 % t-interval where there are several). The numbers
+are the report's own: this reads RESULTS_DIR/report/means.csv, which `gilbench report
+RESULTS_DIR` writes (scripts/reproduce-paper runs it), and only lays them out the way the
+paper's tables are laid out, so that they can be set side by side. Standard library only.
 """
 import argparse
 import csv
@@ -17,10 +18,8 @@ import statistics
 import sys
 from collections import defaultdict
 
-# Two-sided 95 % Student-t quantiles by degrees of freedom (1..30); beyond, the normal.
-T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-       2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-       2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+# Column names of means.csv for the row columns this script asks for.
+MEAN = {"tps": "tps_mean", "lat_p99_ms": "lat_p99_max_ms"}
 
 
 def num(x):
@@ -32,37 +31,27 @@ def num(x):
 
 
 class Point:
-    """The repetitions of one (device, runtime, workload, strategy, threads)."""
+    """One (device, runtime, workload, strategy, threads): a row of means.csv."""
 
-    def __init__(self, rows):
-        self.rows = rows
-        self.ok = [r for r in rows if r["status"] == "ok"]
-        self.status = sorted({r["status"] for r in rows})
-
-    def vals(self, col):
-        return [v for v in (num(r.get(col)) for r in self.ok) if v is not None]
+    def __init__(self, m):
+        self.m = m
+        self.reps, self.reps_ok = int(m["reps"]), int(m["reps_ok"])
+        self.ok = self.reps_ok > 0
+        self.status = sorted(set(m["not_ok"].split("+")) - {""}) if not self.ok else ["ok"]
 
     def mean(self, col):
-        v = self.vals(col)
-        return statistics.fmean(v) if v else None
+        return num(self.m[MEAN.get(col, col)])
 
     def ci(self, col):
-        v = self.vals(col)
-        if len(v) < 2:
-            return None
-        df = len(v) - 1
-        t = T95[df - 1] if df <= len(T95) else 1.96
-        return t * statistics.stdev(v) / math.sqrt(len(v))
+        lo, hi = num(self.m[f"{col}_ci_low"]), num(self.m[f"{col}_ci_high"])
+        return None if lo is None or hi is None else (hi - lo) / 2
 
     def max(self, col):
-        v = self.vals(col)
-        return max(v) if v else None
+        return num(self.m[MEAN[col]])
 
     def steady(self):
-        """steady_tps where the row has it (elastic pools), else tps; as the report."""
-        v = [num(r.get("steady_tps")) or num(r.get("tps")) for r in self.ok]
-        v = [x for x in v if x is not None]
-        return statistics.fmean(v) if v else None
+        """steady_tps where the points have it (elastic pools), else tps; as the report."""
+        return num(self.m["steady_tps_mean"])
 
     def fmt(self, col, digits=0):
         m = self.mean(col)
@@ -73,13 +62,10 @@ class Point:
         return s + (f" ± {c:,.{digits}f}" if c is not None else "")
 
 
-def load(folder):
-    groups = defaultdict(list)
-    with open(os.path.join(folder, "points.csv"), newline="") as f:
-        for r in csv.DictReader(f):
-            key = (r["device"], r["runtime"], r["workload"], r["strategy"], int(r["threads"]))
-            groups[key].append(r)
-    return {k: Point(v) for k, v in groups.items()}
+def load(path):
+    with open(path, newline="") as f:
+        return {(m["device"], m["runtime"], m["workload"], m["strategy"], int(m["threads"])): Point(m)
+                for m in csv.DictReader(f)}
 
 
 def curve(pts, device, runtime, workload, strategy="fixed"):
@@ -100,7 +86,7 @@ def best(c):
 
 
 def cpus(pts, device):
-    v = {r["cpus"] for (d, *_), p in pts.items() if d == device for r in p.rows}
+    v = {p.m["cpus"] for (d, *_), p in pts.items() if d == device}
     return "/".join(sorted(v))
 
 
@@ -123,7 +109,7 @@ def cliff_tables(pts):
                 p = c[n]
                 p99 = p.max("lat_p99_ms")
                 mark = " (peak)" if n == n_best else ""
-                print(f"| {n}{mark} | {p.fmt('tps')} | {'-' if p99 is None else f'{p99:.1f}'} | {len(p.ok)}/{len(p.rows)} |")
+                print(f"| {n}{mark} | {p.fmt('tps')} | {'-' if p99 is None else f'{p99:.1f}'} | {p.reps_ok}/{p.reps} |")
             last = max(c)
             loss = c[last].mean("tps") / pb.mean("tps") - 1 if pb and c[last].mean("tps") else None
             print(f"\nPeak N = {n_best} ({pb.mean('tps'):,.0f} TPS); at N = {last}: "
@@ -291,9 +277,11 @@ def main():
     ap.add_argument("results")
     ap.add_argument("--criterion", default=None, help="criterion folder (e.g. target/criterion)")
     a = ap.parse_args()
-    if not os.path.exists(os.path.join(a.results, "points.csv")):
-        sys.exit(f"paper-tables: no points.csv in {a.results} (run scripts/reproduce-paper first)")
-    pts = load(a.results)
+    means = os.path.join(a.results, "report", "means.csv")
+    if not os.path.exists(means):
+        sys.exit(f"paper-tables: no {means}: run `gilbench report {a.results}` first "
+                 "(scripts/reproduce-paper runs it)")
+    pts = load(means)
     for f in (cliff_tables, strategies_table, baselines_table, mix_table, threshold_table,
               seven_table, gil_vs_ft):
         f(pts)

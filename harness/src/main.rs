@@ -82,7 +82,7 @@ enum Command {
     },
     /// Print the summary table (best N and TPS per group) of a results folder.
     Summary { dir: PathBuf },
-    /// Figures (SVG + PNG), report.md and a self-contained index.html from a results folder.
+    /// Figures (SVG + PNG), report.md, a self-contained index.html and means.csv (the estimates) from a results folder.
     Report {
         /// Results folder (with points.csv) or a points CSV file
         results: PathBuf,

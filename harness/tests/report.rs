@@ -52,6 +52,15 @@ fn report_writes_figures_tables_and_page() {
     assert_eq!(html.matches("<svg").count(), r.figures.len());
     assert!(!html.contains("<?xml") && !html.contains("<script"));
     assert!(html.contains("<td class=\"n\">93.3 %</td>"));
+
+    // means.csv holds the same estimates: N = 2 of the fixed sweep, 2000 [1752, 2248].
+    let means = std::fs::read_to_string(tmp.path().join("means.csv")).unwrap();
+    assert!(means.starts_with("device,runtime,workload,strategy,threads,cpus,reps,reps_ok,not_ok,tps_mean,"), "{means}");
+    let n2 = means.lines().find(|l| l.contains(",micro,fixed,2,")).expect("a row for micro, fixed N = 2");
+    let cells: Vec<&str> = n2.split(',').collect();
+    assert_eq!(cells[9].parse::<f64>().unwrap(), 2000.0, "{n2}");
+    let (lo, hi): (f64, f64) = (cells[10].parse().unwrap(), cells[11].parse().unwrap());
+    assert!((lo - 1752.0).abs() < 1.0 && (hi - 2248.0).abs() < 1.0, "{n2}");
 }
 
 fn write_csv(dir: &Path, name: &str, text: &str) -> PathBuf {

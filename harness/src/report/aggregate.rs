@@ -58,6 +58,8 @@ impl Group {
 #[derive(Debug, Clone)]
 pub struct Agg {
     pub group: Group,
+    /// Cores of the device (the `cpus` column of the point's rows).
+    pub cpus: u32,
     pub tps: Option<Summary>,
     /// steady_tps where the row has it (elastic pools after settling), else tps.
     pub steady: Option<Summary>,
@@ -70,9 +72,12 @@ pub struct Agg {
     /// The same over the steady window (lat_p99_steady_ms where the row has it, else P99).
     pub p99_steady_max_ms: Option<f64>,
     pub peak_rss_mb: Option<f64>,
+    /// PSS summed over a process pool's tree (empty for thread strategies).
+    pub pss_mb: Option<f64>,
     pub beta: Option<f64>,
     pub lock_wait: Option<f64>,
     pub runq_wait: Option<f64>,
+    pub final_threads: Option<f64>,
     pub mean_threads: Option<f64>,
     pub vetoes: Option<f64>,
     pub ok: usize,
@@ -98,6 +103,8 @@ pub fn aggregate(rows: &[Row]) -> Vec<Agg> {
             let col = |f: &dyn Fn(&Row) -> Option<f64>| ok.iter().filter_map(|r| f(r)).collect::<Vec<f64>>();
             let mean = |xs: Vec<f64>| Summary::of(&xs).map(|s| s.mean);
             Agg {
+                // Every group holds at least the row that created it.
+                cpus: reps[0].cpus,
                 tps: Summary::of(&col(&|r| r.tps)),
                 steady: Summary::of(&col(&|r| r.steady_tps.or(r.tps))),
                 steady_batches: match ok[..] {
@@ -107,9 +114,11 @@ pub fn aggregate(rows: &[Row]) -> Vec<Agg> {
                 p99_max_ms: col(&|r| r.lat_p99_ms).into_iter().reduce(f64::max),
                 p99_steady_max_ms: col(&|r| r.lat_p99_steady_ms.or(r.lat_p99_ms)).into_iter().reduce(f64::max),
                 peak_rss_mb: mean(col(&|r| r.peak_rss_mb)),
+                pss_mb: mean(col(&|r| r.pss_mb)),
                 beta: mean(col(&|r| r.beta_mean)),
                 lock_wait: mean(col(&|r| r.lock_wait_frac)),
                 runq_wait: mean(col(&|r| r.runq_wait_frac)),
+                final_threads: mean(col(&|r| r.final_threads.map(f64::from))),
                 mean_threads: mean(col(&|r| r.mean_threads)),
                 vetoes: mean(col(&|r| r.vetoes.map(f64::from))),
                 ok: ok.len(),

@@ -1,4 +1,4 @@
-//! `gilbench report`: results folder in, figures + report.md + index.html out.
+//! `gilbench report`: results folder in, figures + report.md + index.html + means.csv out.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -8,7 +8,7 @@ use anyhow::Context;
 use super::aggregate::{aggregate, efficiencies, optima, FIXED};
 use super::figures::{self, sweep::Metric, Outcome, Rendered};
 use super::load::Dataset;
-use super::{controllers, cpu_cost};
+use super::{controllers, cpu_cost, means};
 use super::hindsight::hindsight;
 use super::tables::{self, Table};
 use super::{html, markdown};
@@ -58,6 +58,7 @@ pub fn write(input: &Path, opts: &Options) -> anyhow::Result<Report> {
     let out = &opts.out;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let aggs = aggregate(&data.rows);
+    means::write(&aggs, &out.join("means.csv"))?;
     let opts_ = optima(&aggs);
     let effs = efficiencies(&aggs, &opts_);
     let any_fixed = aggs.iter().any(|a| a.group.strategy == FIXED && a.group.threads > 0);
@@ -129,10 +130,11 @@ pub fn summary(r: &Report) -> String {
         s.push_str(&format!("skipped {family}: {reason}\n"));
     }
     s.push_str(&format!(
-        "report: {} figures (SVG + PNG), {}, {} in {:.1} s\n",
+        "report: {} figures (SVG + PNG), {}, {}, {} in {:.1} s\n",
         r.figures.len(),
         r.out.join("report.md").display(),
         r.out.join("index.html").display(),
+        r.out.join("means.csv").display(),
         r.seconds
     ));
     s

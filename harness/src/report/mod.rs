@@ -1,5 +1,5 @@
 //! Reports from result folders: the end-of-run summary table, and `gilbench report` /
-//! `gilbench compare` (statistics, figures, report.md, index.html). Statistics (stats.rs)
+//! `gilbench compare` (statistics, figures, report.md, index.html, means.csv). Statistics (stats.rs)
 //! and aggregation (aggregate.rs) are pure; figures/ draws; markdown.rs and html.rs render.
 
 pub mod aggregate;
@@ -12,6 +12,7 @@ pub mod hindsight;
 pub mod html;
 pub mod load;
 pub mod markdown;
+pub mod means;
 pub mod stats;
 pub mod summary;
 pub mod tables;
