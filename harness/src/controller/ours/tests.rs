@@ -397,14 +397,14 @@ fn a_tied_step_up_goes_below_its_base_only_from_the_lock() {
 }
 
 /// Throughput that rises by `per_step` per step of 1.5x from 4 up to `top` threads, then
-/// falls by `fall` per thread; busy cores, some run-queue wait.
+/// falls by `fall` per thread; busy cores (97 %, not full), some run-queue wait.
 fn rising(n: u32, per_step: f64, top: u32, fall: f64) -> Sample {
     let steps = (f64::from(n.min(top)) / 4.0).ln() / 1.5f64.ln();
     let over = f64::from(n.saturating_sub(top));
     let tps = 2000.0 * (1.0 + per_step * steps) * (1.0 - fall * over).max(0.1);
     let mut s = sample(n, 100, (tps * 0.25).round() as u64, Some(0.6), 0.0);
     s.runq_wait_frac = Some(0.3);
-    s.cpu_util = 1.0;
+    s.cpu_util = 0.97;
     s.cores = 2;
     s
 }
@@ -427,6 +427,24 @@ fn a_tie_with_a_small_gain_goes_one_step_further() {
         (13..=30).contains(&last),
         "should climb two ties at a time to 13..30 threads, ended at {last}: {tried:?}"
     );
+}
+
+/// `slow_rise` with the cores full at every N: its small gains are noise there.
+fn full_rise(n: u32) -> Sample {
+    Sample {
+        cpu_util: 1.0,
+        ..slow_rise(n)
+    }
+}
+
+#[test]
+fn ties_from_full_cores_go_no_further() {
+    // The model seeks down to 5 threads (P = 2 saturated cores, io / cpu = 0.75); each step
+    // up from there ties with a 1.5 % point gain, which goes one step further only while
+    // the cores have room.
+    let tried = climb(full_rise);
+    assert!(tried.iter().all(|&n| n <= 8), "{tried:?}");
+    assert!(climb(slow_rise).iter().any(|&n| n > 8), "the same curve below full cores climbs");
 }
 
 /// 0.8 % per step up to 64 threads: every step and every two-step stretch ties (below
