@@ -453,12 +453,20 @@ mod tests {
         assert!(beta > 0.6, "mostly waiting for the loop: beta {beta}");
 
         // A task that never awaits is all CPU, but for the time the OS preempted the loop
-        // (other processes share this machine's cores).
+        // (other processes share this machine's cores) or a VM's host took the core away,
+        // which no counter of the guest shows (a run here read beta 0.42 with a run-queue share
+        // of 0.003 while the tests ran in parallel). Such losses only add to beta, so the
+        // least of three runs is judged: wrong accounting would read high in every run.
         let cpu_only = r#"[{"cpu":{"kernel":"arith","work_us":5000}}]"#;
-        let s = setup(point(cpu_only, 16, r#"{"count":32}"#, BATCH));
-        let stats = run(s, false).expect("run").stats;
-        let (beta, runq) = (stats.beta_mean().expect("beta"), stats.runq_wait_frac().expect("runq"));
-        assert!(beta < 0.3 + runq, "a task that never awaits: beta {beta}, run-queue share {runq}");
+        let runs: Vec<(f64, f64)> = (0..3)
+            .map(|_| {
+                let s = setup(point(cpu_only, 16, r#"{"count":32}"#, BATCH));
+                let stats = run(s, false).expect("run").stats;
+                (stats.beta_mean().expect("beta"), stats.runq_wait_frac().expect("runq"))
+            })
+            .collect();
+        let (beta, runq) = runs.iter().copied().fold((f64::MAX, 0.0), |a, b| if b.0 < a.0 { b } else { a });
+        assert!(beta < 0.3 + runq, "a task that never awaits: least beta {beta} (run-queue share {runq}) of {runs:?}");
 
         // Offloaded native work is charged to the task from the executor thread: without it,
         // the loop's microseconds against 20 ms of wall would read beta ~1.

@@ -862,7 +862,9 @@ class OursController(_Controller):
                 return "veto"
             c = self._change(pr, tps)
             small_gain = c is not None and c[0] > 0.0
+            # Not from full cores, where a small point gain is noise (as ours.rs).
             may_go_on = (verdict is None and pr.up and not pr.seek and not pr.bisect and small_gain
+                         and not self._cores_full(pr.base_cpu)
                          and self._lock_free(m) and queue and self._may_grow(m))
             # Two ties with small gains: leap one step further, once per regime (as ours.rs).
             if may_go_on and pr.stretched and not pr.leap and not self.leapt:
