@@ -18,8 +18,9 @@ import statistics
 import sys
 from collections import defaultdict
 
-# Column names of means.csv for the row columns this script asks for.
-MEAN = {"tps": "tps_mean", "lat_p99_ms": "lat_p99_max_ms"}
+# The means.csv column that holds each points.csv column this script asks for, where the
+# names differ (the mean of tps, the largest P99); the others keep their names.
+COLUMN = {"tps": "tps_mean", "lat_p99_ms": "lat_p99_max_ms"}
 
 
 def num(x):
@@ -40,14 +41,14 @@ class Point:
         self.status = sorted(set(m["not_ok"].split("+")) - {""}) if not self.ok else ["ok"]
 
     def mean(self, col):
-        return num(self.m[MEAN.get(col, col)])
+        return num(self.m[COLUMN.get(col, col)])
 
     def ci(self, col):
         lo, hi = num(self.m[f"{col}_ci_low"]), num(self.m[f"{col}_ci_high"])
         return None if lo is None or hi is None else (hi - lo) / 2
 
     def max(self, col):
-        return num(self.m[MEAN[col]])
+        return num(self.m[COLUMN[col]])
 
     def steady(self):
         """steady_tps where the points have it (elastic pools), else tps; as the report."""

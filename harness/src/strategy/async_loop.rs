@@ -465,7 +465,7 @@ mod tests {
                 (stats.beta_mean().expect("beta"), stats.runq_wait_frac().expect("runq"))
             })
             .collect();
-        let (beta, runq) = runs.iter().copied().fold((f64::MAX, 0.0), |a, b| if b.0 < a.0 { b } else { a });
+        let (beta, runq) = runs.iter().copied().min_by(|a, b| a.0.total_cmp(&b.0)).expect("three runs");
         assert!(beta < 0.3 + runq, "a task that never awaits: least beta {beta} (run-queue share {runq}) of {runs:?}");
 
         // Offloaded native work is charged to the task from the executor thread: without it,
