@@ -59,8 +59,10 @@
 //!    (geometrically) back, kept on its point gain over the same base, and stops there.
 //!    In a tie with the lock free, CPU use decides as well: a step up that raised the cores'
 //!    use by more than `margin` is kept (its point gain alone is not enough once the base had
-//!    the cores full, `cpu_full`), a step down that idled them by more is not (without
-//!    lock contention a task costs about the same CPU at any N, and CPU time is measured
+//!    the cores full, `cpu_full`), as is one that left them below `cpu_busy` without
+//!    lowering their use (use that fell is the host's), a step down that idled them by more
+//!    is not (without lock contention a task costs about the same CPU at any N, and CPU
+//!    time is measured
 //!    with far less noise than the tasks a window completes); with the lock contended, so
 //!    does CPU use below `cpu_busy` of one core at the lower N of the two (the lock runs one
 //!    thread at a time: under a core, the core idles while all threads are in I/O). Then

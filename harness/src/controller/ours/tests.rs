@@ -270,7 +270,11 @@ fn ties_go_by_the_point_estimate_with_the_margin_as_dead_band() {
     assert!(!c.tie_break(&up, est(101.0), &m(0.97, 0.1)));
     let full = Probe { base_cpu: Some(1.0), ..up };
     assert!(!c.tie_break(&full, est(104.0), &m(1.0, 0.1)));
-    assert!(c.tie_break(&up, est(101.0), &m(0.5, 0.0)));
+    // Room to grow: idle CPU that the step did not lower; CPU use that fell with a step
+    // up is the host taking the cores, not room more threads could fill.
+    let idle = Probe { base_cpu: Some(0.5), ..up };
+    assert!(c.tie_break(&idle, est(101.0), &m(0.5, 0.0)));
+    assert!(!c.tie_break(&up, est(101.0), &m(0.5, 0.0)));
     assert!(!c.tie_break(&up, est(104.0), &m(1.0, 0.5)));
     assert!(!c.tie_break(&up, est(101.0), &m(0.5, 0.5)));
 }
