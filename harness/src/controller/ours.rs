@@ -62,11 +62,10 @@
 //!    the cores full, `cpu_full`), as is one that left them below `cpu_busy` without
 //!    lowering their use (use that fell is the host's), a step down that idled them by more
 //!    is not (without lock contention a task costs about the same CPU at any N, and CPU
-//!    time is measured
-//!    with far less noise than the tasks a window completes); with the lock contended, so
-//!    does CPU use below `cpu_busy` of one core at the lower N of the two (the lock runs one
-//!    thread at a time: under a core, the core idles while all threads are in I/O). Then
-//!    settle.
+//!    time is measured with far less noise than the tasks a window completes); with the
+//!    lock contended, so does CPU use below `cpu_busy` of one core at the lower N of the two
+//!    (the lock runs one thread at a time: under a core, the core idles while all threads
+//!    are in I/O). Then settle.
 //! 4. Settled: hold. With the lock free, where the settled N's estimate comes to lose
 //!    beyond the noise to that of a step up refused from it, probe that step again from
 //!    here, once per regime (the refusal was judged against a base window that read high).

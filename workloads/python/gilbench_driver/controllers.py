@@ -643,7 +643,7 @@ class OursController(_Controller):
     def _tie_break(self, pr, now, m):
         """Within the noise at the end of a probe: the point estimate decides, fewer
         threads winning within the margin; a step up is also kept while there is room to
-        grow (idle CPU that the step did not lower) or when it raised CPU use beyond the margin, a step down that idled the CPU beyond
+        grow or when it raised CPU use beyond the margin, a step down that idled the CPU beyond
         it loses (lock free, or under a core at the lower N); halfway back from the lock, the
         point gain or that CPU gain decides (as ours.rs)."""
         c = self._change(pr, now)
@@ -655,9 +655,7 @@ class OursController(_Controller):
         if pr.up:
             # Lock free and cores full at the base: a point gain without more CPU is noise.
             point_gain = change > self.p["margin"] and not self._cores_full(pr.base_cpu)
-            # Idle CPU is room to grow only if the step did not lower CPU use (host spells).
-            room = self._room_to_grow(m) and self._cpu_change(pr, m) >= 0.0
-            return ((self._lock_free(m) and (point_gain or room or cpu_gain))
+            return ((self._lock_free(m) and (point_gain or self._room_to_grow(pr, m) or cpu_gain))
                     or filled_a_core)
         idled = self._cpu_change(pr, m) < -self.p["margin"]
         return change >= -self.p["margin"] and not (
@@ -706,9 +704,10 @@ class OursController(_Controller):
         n = math.ceil(pp * (1.0 + r) * p["model_headroom"])
         return as_u32(clamp(float(n), float(lo), float(hi)))
 
-    def _room_to_grow(self, m):
-        """Idle CPU and little lock waiting: more threads can still turn waiting into work."""
-        return self._spare_cpu(m, self.p["cpu_busy"])
+    def _room_to_grow(self, pr, m):
+        """Idle CPU and little lock waiting at a step up that did not lower CPU use (use that
+        fell is the host taking the cores): more threads can still turn waiting into work."""
+        return self._spare_cpu(m, self.p["cpu_busy"]) and self._cpu_change(pr, m) >= 0.0
 
     def _spare_cpu(self, m, below):
         """CPU use below `below` with the lock free."""

@@ -63,10 +63,10 @@ impl OursController {
     /// their use), or when it raised their use by more than the margin: there small gains
     /// below the noise add up (native code, variable I/O, the last idle CPU on one core); a
     /// step down that left them idle by more than the margin lost, whatever the task counts
-    /// say. Neither while the lock is the
-    /// bottleneck (lock wait >= `contention_low`): there a thread more only queues for it,
-    /// and on a flat plateau a noisy point gain would walk the pool up, adding latency; but
-    /// CPU use still decides while the lower N left part of a core idle (`under_a_core`).
+    /// say. Neither while the lock is the bottleneck (lock wait >= `contention_low`): there a
+    /// thread more only queues for it, and on a flat plateau a noisy point gain would walk
+    /// the pool up, adding latency; but CPU use still decides while the lower N left part of
+    /// a core idle (`under_a_core`).
     /// Letting every tie go down ratcheted flat-topped CPU-bound optima down by steps each
     /// losing a little less than the noise (speech-features settled at 89 %). A step halfway
     /// back from the lock (`knee`) is kept on its point gain (or CPU gain under a core)
@@ -84,13 +84,8 @@ impl OursController {
             // one core gil: 7 -> 11 -> 17 threads on +5 % and -3 % reads, CPU 1.00 throughout,
             // P99 2.3x that of the best fixed pool, 8).
             let point_gain = change > self.p.margin && !self.cores_full(pr.base_cpu);
-            // Idle CPU is room to grow only if the step did not lower CPU use: a lock-free
-            // task costs the same CPU at any N, so use that fell is the host taking the cores
-            // (micro, two cores free-threaded: windows read 0.80-0.97 in the host's slow
-            // spells and ties walked the pool 14 -> 21 -> 32 -> 48 -> 72 while the run-queue
-            // wait rose 0.28 -> 0.88; steady P99 4.7x that of the best fixed pool, 16).
-            let room = self.room_to_grow(m) && self.cpu_change(pr, m) >= 0.0;
-            (self.lock_free(m) && (point_gain || room || cpu_gain)) || filled_a_core
+            (self.lock_free(m) && (point_gain || self.room_to_grow(pr, m) || cpu_gain))
+                || filled_a_core
         } else {
             let idled = self.cpu_change(pr, m) < -self.p.margin;
             change >= -self.p.margin
@@ -169,9 +164,14 @@ impl OursController {
         (mid > pr.base && mid < self.target).then_some(mid)
     }
 
-    /// Idle CPU and little lock waiting: more threads can still turn waiting into work.
-    pub(super) fn room_to_grow(&self, m: &Meas) -> bool {
-        self.spare_cpu(m, self.p.cpu_busy)
+    /// Idle CPU and little lock waiting at a step up that did not lower CPU use: more
+    /// threads can still turn waiting into work. A lock-free task costs the same CPU at any
+    /// N, so use that fell with the step is the host taking the cores (micro, two cores
+    /// free-threaded: windows read 0.80-0.97 in the host's slow spells and ties walked the
+    /// pool 14 -> 21 -> 32 -> 48 -> 72 while the run-queue wait rose 0.28 -> 0.88; steady
+    /// P99 4.7x that of the best fixed pool, 16).
+    pub(super) fn room_to_grow(&self, pr: &Probe, m: &Meas) -> bool {
+        self.spare_cpu(m, self.p.cpu_busy) && self.cpu_change(pr, m) >= 0.0
     }
 
     /// CPU use below `below` with the lock free.
