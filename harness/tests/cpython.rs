@@ -147,6 +147,9 @@ enum Shape {
     /// FullCore on a machine that slows down by half over the run: the settled N reads below
     /// the steps up refused earlier, which the pool probes again.
     Slowing,
+    /// FullCore with little noise on a machine 12 % faster every other 6 s: a step up in a
+    /// spell's first seconds gains beyond the noise, and the base is measured again.
+    Drift,
 }
 
 /// The share of one core that `n` threads keep busy in `Shape::FillCore`.
@@ -187,6 +190,7 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
             Shape::LockUnderCore => (100.0 * fill_slowly(n), 0.3),
             Shape::FullCore => (400.0 * (n / 4.0).min(1.0), 0.3),
             Shape::Slowing => (400.0 * (n / 4.0).min(1.0) * (1.0 - 0.5 * i as f64 / intervals as f64), 0.3),
+            Shape::Drift => (400.0 * (n / 4.0).min(1.0) * if (i / 24) % 2 == 1 { 1.12 } else { 1.0 }, 0.04),
         };
         let tps = curve.max(0.2) * (1.0 - noise / 2.0 + noise * rand());
         let idle = (i / 60) % 4 == 3;
@@ -200,7 +204,7 @@ fn script(name: &str, intervals: usize, shape: Shape) -> (Vec<Sample>, Vec<Step>
             (0.0, 0.3, 0.9, 0.9)
         } else if shape == Shape::CostlySpell {
             (0.0, 0.3, 0.9, if i % 40 < 20 { 1.0 } else { 0.9 })
-        } else if matches!(shape, Shape::FullCore | Shape::Slowing) {
+        } else if matches!(shape, Shape::FullCore | Shape::Slowing | Shape::Drift) {
             (0.0, 0.3, 0.6, ((n / 4.0) * (0.99 + 0.02 * rand())).min(1.0))
         } else if shape == Shape::FillCore {
             let runq = (1.0 - 1.0 / n).min(0.9);
@@ -237,8 +241,9 @@ fn python_controllers_decide_as_the_rust_ones() {
     // Rising makes `adaptive` stretch tied climbs, Knee halve a step into the lock, FillCore
     // settle ties by CPU use, Spell measure a fallen step again, LockUnderCore settle ties by
     // CPU use with the lock waited on, FullCore refuse point gains with the core full, Slowing
-    // probe a refused step again, CostlySpell judge a fall that raised CPU use on CPU use
-    // (paths the flat script never takes).
+    // probe a refused step again, CostlySpell judge a fall that raised CPU use on CPU use,
+    // Drift measure the base again after a gain from full cores (paths the flat script
+    // never takes).
     let cases = [
         ("adaptive-paper", Shape::Flat),
         ("queue-scaler", Shape::Flat),
@@ -251,6 +256,7 @@ fn python_controllers_decide_as_the_rust_ones() {
         ("adaptive", Shape::FullCore),
         ("adaptive", Shape::Slowing),
         ("adaptive", Shape::CostlySpell),
+        ("adaptive", Shape::Drift),
     ];
     for (name, shape) in cases {
         let (samples, rust) = script(name, 600, shape);
@@ -276,6 +282,22 @@ fn python_controllers_decide_as_the_rust_ones() {
             // Ties at a busy core kept the threads that keep it busy (no down-walk).
             let last = rust.last().unwrap().target;
             assert!(last >= 14, "{name}: ended at {last} threads with the core filled at 14");
+        }
+        if shape == Shape::Drift {
+            // A gain from the full core sends the pool back to its base for a second look
+            // (a Shrink to the N it came from), and it holds the threads that fill the core.
+            let targets: Vec<u32> = rust.iter().map(|s| s.target).collect();
+            let moves: Vec<(u32, u32, Decision)> = rust
+                .windows(2)
+                .filter(|w| w[0].target != w[1].target)
+                .map(|w| (w[0].target, w[1].target, w[1].decision))
+                .collect();
+            let looked_again = moves.windows(2).any(|w| {
+                w[0].2 == Decision::Grow && w[1].2 == Decision::Shrink && w[1].1 == w[0].0
+            });
+            assert!(looked_again, "{name}: no second look at a base: {targets:?}");
+            let held = targets.chunk_by(|a, b| a == b).filter(|r| r.len() >= 40).map(|r| r[0]);
+            assert!(held.clone().all(|n| n <= 6), "{name}: held {:?}: {targets:?}", held.collect::<Vec<_>>());
         }
         if shape == Shape::FullCore {
             // Probes up may go anywhere; where the pool stays (40 intervals or more) it has

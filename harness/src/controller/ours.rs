@@ -37,7 +37,11 @@
 //! 3. Climb: probe `N * probe_factor` while contention is below `contention_high` (or the
 //!    cores are not full (CPU < `cpu_full`) with the lock free) and each
 //!    probe gains more than `margin`; growth refused by contention or by a failed probe is a
-//!    Veto (counted) and the pool steps back to the best N. A step up that fell with the lock
+//!    Veto (counted) and the pool steps back to the best N. A step up (or up-jump) that
+//!    gained beyond the noise from full cores with the lock free is kept only after the base
+//!    is measured again and the gain holds against the mean of the base's windows before and
+//!    after it: there more threads can add little work, and a window's own noise misses the
+//!    machine's drift between windows (`must_confirm`). A step up that fell with the lock
 //!    free is measured again on a fresh window before the fall is believed (once per regime:
 //!    the machine has slow spells); one that raised the cores' use by more than `margin`
 //!    from below `cpu_busy` is judged as a tie instead (its tasks cost more CPU each: the
@@ -124,6 +128,9 @@ struct Probe {
     fallback: u32,
     /// Halfway back from a step up that ran into the lock (see `knee`).
     bisect: bool,
+    /// A gain from full cores under check (see `must_confirm`): the step's N and estimate,
+    /// while the pool measures the base again.
+    confirm: Option<(u32, Est)>,
 }
 
 #[derive(Debug, Clone)]
@@ -223,7 +230,7 @@ impl OursController {
         let need = (self.p.window_tasks_per_thread * f64::from(self.target)).ceil() as u64;
         let need = need.max(self.p.min_window_tasks).max(1);
         let seeking_up = match self.probe {
-            Some(pr) => pr.seek && pr.up,
+            Some(pr) => pr.seek && pr.up && pr.confirm.is_none(),
             None => self.mode == Mode::Seek,
         };
         if seeking_up {
@@ -522,7 +529,7 @@ impl Controller for OursController {
             // interval, as long as the probe may last (a sequential test).
             let now = self.pooled(&m);
             let room = self.win.time_s + dt <= self.probe_limit_s(&pr, now).min(self.p.max_window_s);
-            if room && self.verdict(&pr, now).is_none() {
+            if room && pr.confirm.is_none() && self.verdict(&pr, now).is_none() {
                 self.win.need = self.win.completed.saturating_add(1);
                 return self.step(hold);
             }

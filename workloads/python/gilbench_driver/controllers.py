@@ -405,18 +405,20 @@ class _Est:
 
 class _Probe:
     __slots__ = ("base", "base_tps", "base_lock", "base_cpu", "up", "seek", "stretched", "leap", "fallback",
-                 "bisect")
+                 "bisect", "confirm")
 
     def __init__(self, base, base_tps, base_lock, base_cpu, up, seek):
         self.base, self.base_tps, self.base_lock, self.base_cpu = base, base_tps, base_lock, base_cpu
         self.up, self.seek = up, seek
         self.stretched = self.leap = self.bisect = False
         self.fallback = base
+        # A gain from full cores under check: (step N, step estimate), as ours.rs.
+        self.confirm = None
 
     def but(self, **changes):
         """A copy with some fields changed (Rust's `Probe { field, ..pr }`)."""
         pr = _Probe(self.base, self.base_tps, self.base_lock, self.base_cpu, self.up, self.seek)
-        for k in ("stretched", "leap", "fallback", "bisect"):
+        for k in ("stretched", "leap", "fallback", "bisect", "confirm"):
             setattr(pr, k, getattr(self, k))
         for k, v in changes.items():
             setattr(pr, k, v)
@@ -530,7 +532,7 @@ class OursController(_Controller):
         if self.probe is not None:
             now = self._pooled(m)
             room = win.time_s + dt <= min(self._probe_limit_s(self.probe, now), p["max_window_s"])
-            if room and self._verdict(self.probe, now) is None:
+            if room and self.probe.confirm is None and self._verdict(self.probe, now) is None:
                 win.need = win.completed + 1
                 return self._step(hold)
         self.win = _Window()
@@ -553,7 +555,7 @@ class OursController(_Controller):
             if math.isfinite(p["window_tasks_per_thread"] * float(self.target)) else 0
         need = max(need, p["min_window_tasks"], 1)
         if self.probe is not None:
-            seeking_up = self.probe.seek and self.probe.up
+            seeking_up = self.probe.seek and self.probe.up and self.probe.confirm is None
         else:
             seeking_up = self.mode[0] == SEEK
         return min(need, max(p["seek_window_tasks"], 1)) if seeking_up else need
@@ -728,6 +730,29 @@ class OursController(_Controller):
                 and pr.base_cpu is not None and pr.base_cpu < self.p["cpu_busy"]
                 and self._cpu_change(pr, m) > self.p["margin"])
 
+    def _must_confirm(self, pr, m):
+        """A gain beyond the noise from full cores with the lock free at the base and the
+        step is measured against the base again before it is kept (as ours.rs)."""
+        return (pr.up and not pr.bisect and not pr.leap and self._cores_full(pr.base_cpu)
+                and pr.base_lock < self.p["contention_low"] and self._lock_free(m))
+
+    def _after_confirm(self, pr, m, model, queue):
+        """The base measured again: keep the step only on a gain beyond the noise over the
+        mean of the base's windows before and after it (as ours.rs)."""
+        step, step_tps = pr.confirm
+        a = pr.base_tps
+        base = _Est((a.tps + m.tps) / 2.0, math.sqrt(a.se * a.se + m.se * m.se) / 2.0)
+        gain = base.tps > 0.0 and step_tps.tps / base.tps - 1.0 > self._threshold(base, step_tps)
+        if gain and queue and self._move_to(step):
+            self.refused = [n for n in self.refused if n != step]
+            self.mode = (SEEK,) if pr.seek else (CLIMB,)
+            return "grow"
+        self._veto()
+        if step not in self.refused:
+            self.refused.append(step)
+        self._settle(model)
+        return "veto"
+
     def _may_recheck(self, pr, m, queue):
         # A fall with the lock free is measured again once per regime (slow spells).
         return (not self.rechecked and not pr.seek and queue and self._lock_free(m)
@@ -850,6 +875,8 @@ class OursController(_Controller):
         model = self._model(m, cores)
         if self.probe is not None:
             pr, self.probe = self.probe, None
+            if pr.confirm is not None:
+                return self._after_confirm(pr, m, model, queue)
             verdict = self._verdict(pr, tps)
             if verdict is False and self._slowed(pr, m):
                 verdict = None
@@ -882,6 +909,11 @@ class OursController(_Controller):
                 self._move_to(mid)
                 self.probe = pr.but(bisect=True)
                 return "veto"
+            if verdict is True and self._must_confirm(pr, m):
+                step = self.target
+                self._move_to(pr.base)
+                self.probe = pr.but(confirm=(step, tps))
+                return "shrink"
             accepted = verdict if verdict is not None else self._tie_break(pr, tps, m)
             if accepted:
                 self.refused = [n for n in self.refused if n != self.target]

@@ -55,6 +55,7 @@ impl OursController {
                 leap: false,
                 fallback: base.n,
                 bisect: false,
+                confirm: None,
             });
             true
         } else {
@@ -204,6 +205,9 @@ impl OursController {
         model: Option<u32>,
         queue: bool,
     ) -> Decision {
+        if let Some((step, step_tps)) = pr.confirm {
+            return self.after_confirm(&pr, step, step_tps, m, model, queue);
+        }
         let verdict = match self.verdict(&pr, tps) {
             Some(false) if self.slowed(&pr, m) => None,
             v => v,
@@ -262,6 +266,15 @@ impl OursController {
             self.probe = Some(Probe { bisect: true, ..pr });
             return Decision::Veto;
         }
+        if verdict == Some(true) && self.must_confirm(&pr, m) {
+            let step = self.target;
+            self.move_to(pr.base);
+            self.probe = Some(Probe {
+                confirm: Some((step, tps)),
+                ..pr
+            });
+            return Decision::Shrink;
+        }
         let accepted = verdict.unwrap_or_else(|| self.tie_break(&pr, tps, m));
         if accepted {
             let kept = self.target;
@@ -319,5 +332,37 @@ impl OursController {
         }
         self.back_to_base(&pr, model);
         Decision::Grow
+    }
+
+    /// The base measured again after a gain from full cores (`must_confirm`): the step is
+    /// kept, and the climb or seek goes on from it, only if it still gains beyond the noise
+    /// over the mean of the base's windows before and after it, in which a drift of the
+    /// machine's speed cancels; else it is refused and the pool settles at the base.
+    fn after_confirm(
+        &mut self,
+        pr: &Probe,
+        step: u32,
+        step_tps: Est,
+        m: &Meas,
+        model: Option<u32>,
+        queue: bool,
+    ) -> Decision {
+        let (a, b) = (pr.base_tps, Est { tps: m.tps, se: m.se });
+        let base = Est {
+            tps: (a.tps + b.tps) / 2.0,
+            se: (a.se * a.se + b.se * b.se).sqrt() / 2.0,
+        };
+        let gain = base.tps > 0.0 && step_tps.tps / base.tps - 1.0 > self.threshold(base, step_tps);
+        if gain && queue && self.move_to(step) {
+            self.refused.retain(|n| *n != step);
+            self.mode = if pr.seek { Mode::Seek } else { Mode::Climb };
+            return Decision::Grow;
+        }
+        self.veto();
+        if !self.refused.contains(&step) {
+            self.refused.push(step);
+        }
+        self.settle(model);
+        Decision::Veto
     }
 }

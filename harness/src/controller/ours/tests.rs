@@ -236,6 +236,7 @@ fn up_probe(base: u32, base_tps: Est) -> Probe {
         leap: false,
         fallback: base,
         bisect: false,
+        confirm: None,
     }
 }
 
@@ -449,6 +450,43 @@ fn ties_from_full_cores_go_no_further() {
     let tried = climb(full_rise);
     assert!(tried.iter().all(|&n| n <= 8), "{tried:?}");
     assert!(climb(slow_rise).iter().any(|&n| n > 8), "the same curve below full cores climbs");
+}
+
+#[test]
+fn a_gain_from_full_cores_is_measured_against_the_base_again() {
+    let est = |tps| Est { tps, se: 1.0 };
+    // 16 threads read 100 with the cores full; 24 read 105, beyond the noise.
+    let stepped = |base_cpu| {
+        let mut c = ours();
+        c.cores = 2;
+        c.table = vec![(16, est(100.0))];
+        c.target = 24;
+        c.mode = Mode::Climb;
+        c.probe = Some(Probe { base_cpu: Some(base_cpu), ..up_probe(16, est(100.0)) });
+        c
+    };
+    let at = |n, tps| Meas { n, tps, se: 1.0, beta: Some(0.9), wait: 0.4, lock: 0.0, cpu_util: Some(1.0) };
+    let mut c = stepped(1.0);
+    assert_eq!(c.on_measurement(at(24, 105.0), 2, true), Decision::Shrink);
+    assert_eq!(c.target, 16);
+    assert_eq!(c.probe.and_then(|p| p.confirm).map(|(n, _)| n), Some(24));
+    // The base reads 106 now: the machine sped up, 24's gain over the mean of the base's
+    // two windows (103) is within the margin. Refused, settled at 16.
+    let mut drifted = c.clone();
+    assert_eq!(drifted.on_measurement(at(16, 106.0), 2, true), Decision::Veto);
+    assert_eq!(drifted.target, 16);
+    assert!(drifted.refused.contains(&24) && drifted.probe.is_none());
+    assert!(matches!(drifted.mode, Mode::Settled { .. }));
+    // The base reads 100 again: the gain holds, back to 24 and the climb goes on from there.
+    assert_eq!(c.on_measurement(at(16, 100.0), 2, true), Decision::Grow);
+    assert_eq!((c.target, c.mode), (24, Mode::Climb));
+    assert!(c.refused.is_empty() && c.probe.is_none());
+    assert_eq!(c.on_measurement(at(24, 105.0), 2, true), Decision::Grow);
+    assert_eq!(c.target, 36);
+    // With room on the cores the gain is kept at once.
+    let mut c = stepped(0.9);
+    assert_eq!(c.on_measurement(at(24, 105.0), 2, true), Decision::Grow);
+    assert_eq!(c.target, 36);
 }
 
 /// 0.8 % per step up to 64 threads: every step and every two-step stretch ties (below
