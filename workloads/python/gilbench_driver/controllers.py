@@ -748,8 +748,7 @@ class OursController(_Controller):
             self.mode = (SEEK,) if pr.seek else (CLIMB,)
             return "grow"
         self._veto()
-        if step not in self.refused:
-            self.refused.append(step)
+        self._refuse(step)
         self._settle(model)
         return "veto"
 
@@ -810,7 +809,7 @@ class OursController(_Controller):
     def _reject_up(self, pr, fell, model):
         """A rejected step up: back to the base, or below it when the lock bound the base or
         throughput fell (as ours.rs)."""
-        self._refuse_target()
+        self._refuse(self.target)
         lock_bound = pr.base_lock >= self.p["contention_low"]
         down = self._next_down(pr.base, pr.base_tps)
         if down is not None and not pr.seek and (lock_bound or fell):
@@ -820,9 +819,9 @@ class OursController(_Controller):
             self._back_to_base(pr, model)
         return "veto"
 
-    def _refuse_target(self):
-        if self.target not in self.refused:
-            self.refused.append(self.target)
+    def _refuse(self, n):
+        if n not in self.refused:
+            self.refused.append(n)
 
     def _back_to_base(self, pr, model):
         self._move_to(pr.base)
@@ -884,7 +883,7 @@ class OursController(_Controller):
                 self._veto()
                 if pr.fallback == pr.base:
                     return self._reject_up(pr, False, model)
-                self._refuse_target()
+                self._refuse(self.target)
                 self._move_to(pr.fallback)
                 self._settle(model)
                 return "veto"
@@ -905,7 +904,7 @@ class OursController(_Controller):
             mid = self._knee(pr, verdict, tps, m, queue)
             if mid is not None:
                 self._veto()
-                self._refuse_target()
+                self._refuse(self.target)
                 self._move_to(mid)
                 self.probe = pr.but(bisect=True)
                 return "veto"

@@ -69,7 +69,7 @@ impl OursController {
     /// nothing), and every tied step up there walked the pool below its base (vision one
     /// core: 14 -> 6 from a base of 9; native-compute one core: 6 -> 3 from 4, 94 %).
     pub(super) fn reject_up(&mut self, pr: &Probe, fell: bool, model: Option<u32>) -> Decision {
-        self.refuse_target();
+        self.refuse(self.target);
         let lock_bound = pr.base_lock >= self.p.contention_low;
         let down = self.next_down(pr.base, pr.base_tps);
         if let Some(down) = down.filter(|_| !pr.seek && (lock_bound || fell)) {
@@ -86,10 +86,10 @@ impl OursController {
         Decision::Veto
     }
 
-    /// The pool leaves the N it stepped up to without keeping it.
-    pub(super) fn refuse_target(&mut self) {
-        if !self.refused.contains(&self.target) {
-            self.refused.push(self.target);
+    /// The pool leaves `n`, a step up, without keeping it.
+    pub(super) fn refuse(&mut self, n: u32) {
+        if !self.refused.contains(&n) {
+            self.refused.push(n);
         }
     }
 
@@ -218,7 +218,7 @@ impl OursController {
             if pr.fallback == pr.base {
                 return self.reject_up(&pr, false, model);
             }
-            self.refuse_target();
+            self.refuse(self.target);
             self.move_to(pr.fallback);
             self.settle(model);
             return Decision::Veto;
@@ -261,7 +261,7 @@ impl OursController {
         // with a point gain too, halfway holds it with less latency.
         if let Some(mid) = self.knee(&pr, verdict, tps, m, queue) {
             self.veto();
-            self.refuse_target();
+            self.refuse(self.target);
             self.move_to(mid);
             self.probe = Some(Probe { bisect: true, ..pr });
             return Decision::Veto;
@@ -359,9 +359,7 @@ impl OursController {
             return Decision::Grow;
         }
         self.veto();
-        if !self.refused.contains(&step) {
-            self.refused.push(step);
-        }
+        self.refuse(step);
         self.settle(model);
         Decision::Veto
     }

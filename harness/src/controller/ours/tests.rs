@@ -287,7 +287,7 @@ fn a_step_down_is_not_judged_against_a_refused_step_up() {
     // 15 read 97, 23 read 104 and was refused; 10 reads 98 with the lock waited on.
     c.table = vec![(15, est(97.0)), (23, est(104.0))];
     c.target = 23;
-    c.refuse_target();
+    c.refuse(c.target);
     c.target = 10;
     let down = Probe { base_lock: 0.5, base_cpu: Some(0.5), up: false, ..up_probe(15, est(97.0)) };
     let m = Meas { n: 10, tps: 98.0, se: 5.0, beta: Some(0.5), wait: 0.35, lock: 0.35, cpu_util: Some(0.5) };
