@@ -437,7 +437,9 @@ mod tests {
         assert_eq!((offloaded.stats.tasks, inline.stats.tasks), (200, 200));
         let (p_off, p_in) = (p_ms(&offloaded, 0.75), p_ms(&inline, 0.75));
         assert!(p_off < 25.0, "offloaded native work: p75 {p_off} ms");
-        assert!(p_in >= 0.8 * heavy, "native work on the loop: p75 {p_in} ms, a heavy task {heavy} ms");
+        // Half a phase, as in a_cpu_phase_blocks_the_loop (a CI run read p75 42.8 ms against a
+        // 55 ms phase); offloaded, the same sleeps end in a few ms (p_off above).
+        assert!(p_in >= 0.5 * heavy, "native work on the loop: p75 {p_in} ms, a heavy task {heavy} ms");
     }
 
     #[test]
