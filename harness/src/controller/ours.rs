@@ -38,10 +38,11 @@
 //!    cores are not full (CPU < `cpu_full`) with the lock free) and each
 //!    probe gains more than `margin`; growth refused by contention or by a failed probe is a
 //!    Veto (counted) and the pool steps back to the best N. A step up (or up-jump) that
-//!    gained beyond the noise from full cores with the lock free is kept only after the base
-//!    is measured again and the gain holds against the mean of the base's windows before and
-//!    after it: there more threads can add little work, and a window's own noise misses the
-//!    machine's drift between windows (`must_confirm`). A step up that fell with the lock
+//!    gained beyond the noise from full cores with the lock free, or from a held lock (waited
+//!    on with a core's worth of CPU in use), is kept only after the base is measured again
+//!    and the gain holds against the mean of the base's windows before and after it: there
+//!    more threads can add little work, and a window's own noise misses the machine's drift
+//!    between windows (`must_confirm`). A step up that fell with the lock
 //!    free is measured again on a fresh window before the fall is believed (once per regime:
 //!    the machine has slow spells); one that raised the cores' use by more than `margin`
 //!    from below `cpu_busy` is judged as a tie instead (its tasks cost more CPU each: the
@@ -60,7 +61,9 @@
 //!    and kept only on a gain beyond the noise (else back to where the two steps' tie rule
 //!    put it). A probe up that ties with a point gain beyond the margin but finds the lock
 //!    saturated (lock wait >= `contention_low`) has crossed the knee: the pool tries halfway
-//!    (geometrically) back, kept on its point gain over the same base, and stops there.
+//!    (geometrically) back, kept on its point gain over the same base, and stops there (not
+//!    from a base where the lock was already held, `lock_held`, unless CPU use rose: the
+//!    knee lies at or below such a base).
 //!    In a tie with the lock free, CPU use decides as well: a step up that raised the cores'
 //!    use by more than `margin` is kept (its point gain alone is not enough once the base had
 //!    the cores full, `cpu_full`), as is one that left them below `cpu_busy` without
@@ -69,7 +72,9 @@
 //!    time is measured with far less noise than the tasks a window completes); with the
 //!    lock contended, so does CPU use below `cpu_busy` of one core at the lower N of the two
 //!    (the lock runs one thread at a time: under a core, the core idles while all threads
-//!    are in I/O). Then settle.
+//!    are in I/O). A step down after which the lock is still waited on and CPU use stayed
+//!    within the margin is kept on a tie whatever the task counts say: under the lock a task
+//!    costs at least as much CPU with more threads (`busy_with_fewer`). Then settle.
 //! 4. Settled: hold. With the lock free, where the settled N's estimate comes to lose
 //!    beyond the noise to that of a step up refused from it, probe that step again from
 //!    here, once per regime (the refusal was judged against a base window that read high).

@@ -660,8 +660,19 @@ class OursController(_Controller):
             return ((self._lock_free(m) and (point_gain or self._room_to_grow(pr, m) or cpu_gain))
                     or filled_a_core)
         idled = self._cpu_change(pr, m) < -self.p["margin"]
-        return change >= -self.p["margin"] and not (
-            idled and (self._lock_free(m) or self._under_a_core(m.cpu_util)))
+        return self._busy_with_fewer(pr, m) or (change >= -self.p["margin"] and not (
+            idled and (self._lock_free(m) or self._under_a_core(m.cpu_util))))
+
+    def _busy_with_fewer(self, pr, m):
+        """A step down with the lock still waited on and CPU use within the margin of the
+        base's: at least as much work with fewer threads (as ours.rs)."""
+        return (not pr.up and not self._lock_free(m) and pr.base_cpu is not None
+                and m.cpu_util is not None and self._cpu_change(pr, m) >= -self.p["margin"])
+
+    def _lock_held(self, lock, cpu_util):
+        """The lock waited on with at least `cpu_busy` of one core in use (as ours.rs)."""
+        return (lock >= self.p["contention_low"] and cpu_util is not None
+                and not self._under_a_core(cpu_util))
 
     def _cores_full(self, cpu_util):
         """CPU use (a share of the point's cores) at `cpu_full` or above."""
@@ -685,7 +696,10 @@ class OursController(_Controller):
         c = self._change(pr, now)
         gain = c is not None and c[0] > self.p["margin"]
         fresh = pr.up and not pr.seek and not pr.leap and not pr.bisect
-        if not (fresh and verdict is None and gain and queue and not self._lock_free(m)):
+        # The lock held at the base: the knee lies at or below it unless CPU use rose.
+        past_it = (self._lock_held(pr.base_lock, pr.base_cpu)
+                   and self._cpu_change(pr, m) <= self.p["margin"])
+        if not (fresh and verdict is None and gain and queue and not self._lock_free(m)) or past_it:
             return None
         mid = halfway(pr.base, self.target)
         return mid if pr.base < mid < self.target else None
@@ -732,9 +746,12 @@ class OursController(_Controller):
 
     def _must_confirm(self, pr, m):
         """A gain beyond the noise from full cores with the lock free at the base and the
-        step is measured against the base again before it is kept (as ours.rs)."""
-        return (pr.up and not pr.bisect and not pr.leap and self._cores_full(pr.base_cpu)
-                and pr.base_lock < self.p["contention_low"] and self._lock_free(m))
+        step, or from a held lock still waited on at the step, is measured against the base
+        again before it is kept (as ours.rs)."""
+        free_and_full = (self._cores_full(pr.base_cpu) and pr.base_lock < self.p["contention_low"]
+                         and self._lock_free(m))
+        held = self._lock_held(pr.base_lock, pr.base_cpu) and not self._lock_free(m)
+        return pr.up and not pr.bisect and not pr.leap and (free_and_full or held)
 
     def _after_confirm(self, pr, m, model, queue):
         """The base measured again: keep the step only on a gain beyond the noise over the

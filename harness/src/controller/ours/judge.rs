@@ -88,9 +88,33 @@ impl OursController {
                 || filled_a_core
         } else {
             let idled = self.cpu_change(pr, m) < -self.p.margin;
-            change >= -self.p.margin
-                && !(idled && (self.lock_free(m) || self.under_a_core(m.cpu_util)))
+            self.busy_with_fewer(pr, m)
+                || (change >= -self.p.margin
+                    && !(idled && (self.lock_free(m) || self.under_a_core(m.cpu_util))))
         }
+    }
+
+    /// A step down after which the lock is still waited on (`contention_low`) and CPU use is
+    /// within the margin of the base's (both measured). Under the lock a task costs at least
+    /// as much CPU with more threads (hand-offs, switches), so as much CPU use with fewer
+    /// threads is at least as much work, and CPU time is measured with far less noise than
+    /// a window's task count. speech-features, two cores gil: fixed 2, 4 and 8 read
+    /// 131-133 TPS, the lock waited on 0.43 of the time at 2 and one core busy from 2 to 8;
+    /// 4 -> 2 read -5 % (within the noise, beyond the margin) and the pool stayed at 4-6,
+    /// a steady P99 3.4-4.3x that of fixed 2.
+    pub(super) fn busy_with_fewer(&self, pr: &Probe, m: &Meas) -> bool {
+        !pr.up
+            && !self.lock_free(m)
+            && pr.base_cpu.is_some()
+            && m.cpu_util.is_some()
+            && self.cpu_change(pr, m) >= -self.p.margin
+    }
+
+    /// The lock waited on (`contention_low`) with at least `cpu_busy` of one core in use:
+    /// the lock is held nearly all the time, and more threads can add work only where they
+    /// run native code beside it.
+    pub(super) fn lock_held(&self, lock: f64, cpu_util: Option<f64>) -> bool {
+        lock >= self.p.contention_low && cpu_util.is_some() && !self.under_a_core(cpu_util)
     }
 
     /// CPU use (a share of the point's cores) below `cpu_busy` of one core. The lock lets one
@@ -157,7 +181,13 @@ impl OursController {
     ) -> Option<u32> {
         let gain = self.change(pr, now).is_some_and(|c| c.0 > self.p.margin);
         let fresh = pr.up && !pr.seek && !pr.leap && !pr.bisect;
-        if !(fresh && verdict.is_none() && gain && queue && !self.lock_free(m)) {
+        // With the lock held at the base the knee lies at or below it: a point gain without
+        // more CPU use is noise (speech-features, two cores gil: 3 -> 5 threads tied with a
+        // point gain just over the margin, one core busy at both, and halfway, 4, was kept
+        // where fixed 2 to 8 are level).
+        let past_it =
+            self.lock_held(pr.base_lock, pr.base_cpu) && self.cpu_change(pr, m) <= self.p.margin;
+        if !(fresh && verdict.is_none() && gain && queue && !self.lock_free(m)) || past_it {
             return None;
         }
         let mid = halfway(pr.base, self.target);
@@ -259,13 +289,14 @@ impl OursController {
     /// from its own intervals misses the machine's drift between windows: micro, two cores
     /// free-threaded, 16 -> 24 threads read +4.5 % against a threshold of 4.2 %, CPU 1.00
     /// at both, and the pool went on to 36 where fixed 16 to 256 are level (steady P99
-    /// 2.4x that of fixed 16).
+    /// 2.4x that of fixed 16). Likewise from a held lock (`lock_held`) still waited on at the
+    /// step: speech-features, two cores gil, 4 -> 6 threads read +22 % against a threshold of
+    /// 18 %, one core busy at both, where fixed 2 to 8 are level.
     pub(super) fn must_confirm(&self, pr: &Probe, m: &Meas) -> bool {
-        pr.up
-            && !pr.bisect
-            && !pr.leap
-            && self.cores_full(pr.base_cpu)
+        let free_and_full = self.cores_full(pr.base_cpu)
             && pr.base_lock < self.p.contention_low
-            && self.lock_free(m)
+            && self.lock_free(m);
+        let held = self.lock_held(pr.base_lock, pr.base_cpu) && !self.lock_free(m);
+        pr.up && !pr.bisect && !pr.leap && (free_and_full || held)
     }
 }
