@@ -2,11 +2,11 @@
 s23b = 6b06fb2, the held-lock rules of 11a4932) the geometric mean of adaptive's efficiency against the
 fixed pool of the same run, speed-adjusted too, how many runs reach 98 % and a steady P99
 within 1.2x, the per-cell ratio s23b / s23 with a t-interval (6 cells, 5 degrees of freedom),
-and the per-run table. Usage: python3 summary.py runs"""
+and the per-run table. Usage: python3 summary.py runs [runs-speech]"""
 import csv, glob, math, os, statistics as st, sys
 
 rows = {}
-for d in glob.glob((sys.argv[1] if len(sys.argv) > 1 else 'runs') + '/*_s23*_?'):
+for d in [d for root in (sys.argv[1:] or ['runs']) for d in glob.glob(root + '/*_s23*_?')]:
     if not os.path.exists(d + '/points.csv'):
         continue
     p = os.path.basename(d).split('_')
@@ -25,11 +25,12 @@ for b in ('s23', 's23b'):
         g(0), g(1), sum(x[0] >= 0.98 for x in v), sum(x[1] >= 0.98 for x in v), sum(x[2] <= 1.2 for x in v),
         sum(x[0] >= 0.98 and x[2] <= 1.2 for x in v), st.median(x[2] for x in v)))
 cells = sorted(set(k[0] for k in rows))
+reps = sorted(set(k[2] for k in rows))
 for i, lab in ((0, 'eff'), (1, 'speed-adj')):
     d = []
     for c in cells:
-        new = [math.log(rows[(c, 's23b', r)][i]) for r in '012' if (c, 's23b', r) in rows]
-        old = [math.log(rows[(c, 's23', r)][i]) for r in '012' if (c, 's23', r) in rows]
+        new = [math.log(rows[(c, 's23b', r)][i]) for r in reps if (c, 's23b', r) in rows]
+        old = [math.log(rows[(c, 's23', r)][i]) for r in reps if (c, 's23', r) in rows]
         d.append(st.mean(new) - st.mean(old))
     m, se = st.mean(d), st.stdev(d) / math.sqrt(len(d))
     t = {3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36}.get(len(d), 2.0)
@@ -41,7 +42,7 @@ print('|---|---|---|')
 for c in cells:
     cols = []
     for b in ('s23', 's23b'):
-        v = [rows[(c, b, r)] for r in '012' if (c, b, r) in rows]
+        v = [rows[(c, b, r)] for r in reps if (c, b, r) in rows]
         cols.append(', '.join('%.0f %% / %.2fx / %.1f' % (100 * x[0], x[2], x[3]) for x in v))
     n = rows[(c, 's23', '0')][5]
     print('| %s (%d) | %s | %s |' % (c.replace('_', ' '), n, cols[0], cols[1]))
