@@ -100,7 +100,7 @@ impl OursController {
     /// threads is at least as much work, and CPU time is measured with far less noise than
     /// a window's task count. speech-features, two cores gil: fixed 2, 4 and 8 read
     /// 131-133 TPS, the lock waited on 0.43 of the time at 2 and one core busy from 2 to 8;
-    /// 4 -> 2 read -5 % (within the noise, beyond the margin) and the pool stayed at 4-6,
+    /// 4 -> 2 read -3.5 % (within the noise, beyond the margin) and the pool stayed at 4-6,
     /// a steady P99 3.4-4.3x that of fixed 2.
     pub(super) fn busy_with_fewer(&self, pr: &Probe, m: &Meas) -> bool {
         !pr.up
