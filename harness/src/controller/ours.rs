@@ -76,8 +76,9 @@
 //!    within the margin is kept on a tie whatever the task counts say: under the lock a task
 //!    costs at least as much CPU with more threads (`busy_with_fewer`). Then settle.
 //! 4. Settled: hold. With the lock free, where the settled N's estimate comes to lose
-//!    beyond the noise to that of a step up refused from it, probe that step again from
-//!    here, once per regime (the refusal was judged against a base window that read high).
+//!    beyond the noise to that of a step up refused from it, one step up and with the lock
+//!    free there too, probe that step again from here, once per regime (the refusal was
+//!    judged against a base window that read high).
 //!    Re-probe after `reprobe_windows` windows, doubling the wait (up to
 //!    `reprobe_backoff_max` x) each time a re-probe ends where it started. Re-seek at once
 //!    when the model's `N*` moves by more than `regime_change_ratio` x two windows in a row
@@ -144,8 +145,9 @@ pub struct OursController {
     target: u32,
     mode: Mode,
     probe: Option<Probe>,
-    /// Smoothed throughput per N measured in the current regime.
-    table: Vec<(u32, Est)>,
+    /// Per N measured in the current regime: smoothed throughput, and the lock wait of its
+    /// latest window (see `revisit`).
+    table: Vec<(u32, Est, f64)>,
     win: Window,
     /// Seconds of transient still to discard after a change.
     discard_s: f64,
@@ -310,8 +312,8 @@ impl OursController {
     fn record(&mut self, m: &Meas) -> Est {
         let est = self.pooled(m);
         match self.table.iter_mut().find(|e| e.0 == m.n) {
-            Some(e) => e.1 = est,
-            None => self.table.push((m.n, est)),
+            Some(e) => (e.1, e.2) = (est, m.lock),
+            None => self.table.push((m.n, est, m.lock)),
         }
         est
     }

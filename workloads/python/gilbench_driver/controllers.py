@@ -441,7 +441,7 @@ class OursController(_Controller):
         self.discard_s = p["interval_s"] * 0.5
         self.mode = (SEEK,)
         self.probe = None
-        self.table = []  # [(n, _Est)]
+        self.table = []  # [(n, _Est, lock wait of n's latest window)]
         self.refused = []  # N whose step up was refused in this regime (see _best_except)
         self.revisited = False  # a refused step was probed again from settled (see _revisit)
         self.win = _Window()
@@ -599,25 +599,25 @@ class OursController(_Controller):
         """The best estimate but at `except_n` and at N whose step up was refused: their
         point estimates are the noise's maximum (as ours.rs)."""
         best = _Est()
-        for n, e in self.table:
+        for n, e, _ in self.table:
             if n != except_n and n not in self.refused and e.tps > best.tps:
                 best = e
         return best
 
     def _pooled(self, m):
         new = _Est(m.tps, m.se)
-        for n, e in self.table:
+        for n, e, _ in self.table:
             if n == m.n:
                 return e.pool(new, self.p["throughput_alpha"])
         return new
 
     def _record(self, m):
         est = self._pooled(m)
-        for i, (n, _) in enumerate(self.table):
+        for i, (n, _, _) in enumerate(self.table):
             if n == m.n:
-                self.table[i] = (n, est)
+                self.table[i] = (n, est, m.lock)
                 return est
-        self.table.append((m.n, est))
+        self.table.append((m.n, est, m.lock))
         return est
 
     def _threshold(self, base, new):
@@ -776,11 +776,16 @@ class OursController(_Controller):
 
     def _revisit(self, now, m, queue):
         """Settled, the lock free, at an N whose estimate now loses beyond the noise to a step
-        up the pool refused from it: the smallest such N, probed again once per regime (as
-        ours.rs: the refusal was judged against a base window that read high)."""
+        up the pool refused from it with the lock free at the step too: the smallest such N,
+        probed again once per regime if within one step (as ours.rs: the refusal was judged
+        against a base window that read high; one refused under the lock was refused for the
+        lock, and a leap's refused target is no step from here)."""
         if self.revisited or not queue or not self._lock_free(m) or not self._may_grow(m):
             return None
-        ns = [n for n, e in self.table if n > self.target and n in self.refused and self._lost(now, e)]
+        low, step = self.p["contention_low"], self._up_from(self.target)
+        ns = [n for n, e, lock in self.table
+              if self.target < n <= step and n in self.refused and lock < low
+              and self._lost(now, e)]
         return min(ns) if ns else None
 
     def _lock_free(self, m):
@@ -794,7 +799,7 @@ class OursController(_Controller):
         largest N in that step that lost to `than`; None when nothing is left (as ours.rs)."""
         lo = self._bounds()[0]
         step = max(self._down_from(frm), lo)
-        worse = [k for k, e in self.table if step <= k < frm and self._lost(e, than)]
+        worse = [k for k, e, _ in self.table if step <= k < frm and self._lost(e, than)]
         w = max(worse) if worse else None
         n = step if w is None else halfway(w, frm)
         if n >= lo and n < frm and (w is None or n > w):

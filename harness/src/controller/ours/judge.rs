@@ -229,18 +229,30 @@ impl OursController {
     }
 
     /// Settled, with the lock free, at an N whose estimate now loses beyond the noise to that
-    /// of a step up the pool refused from it: the refusal was judged against a base window
-    /// that read high, as the settled windows since show. Returns the smallest such N, to be
-    /// probed again from here, once per regime. Vision on one core, gil: 6 threads read 109
-    /// over their first second, 9 read 111 and were refused on the tie rule, and 6 then read
-    /// 95-96 for 12 s (86 % of the best fixed pool, where fixed 8-32 read 109-113).
+    /// of a step up the pool refused from it with the lock free at the step too: the refusal
+    /// was judged against a base window that read high, as the settled windows since show.
+    /// Returns the smallest such N, to be probed again from here, once per regime. Vision on
+    /// one core, gil: 6 threads read 109 over their first second, 9 read 111 and were
+    /// refused on the tie rule, and 6 then read 95-96 for 12 s (86 % of the best fixed pool,
+    /// where fixed 8-32 read 109-113). A step refused under the lock was refused for what
+    /// the lock does, not for a high base, and one thread never waits for the lock, so
+    /// "free" at 1 says nothing: speech-features two cores gil settled at 1, its estimate
+    /// sagged in a slow spell, and it re-tried 3 (refused at lock wait 0.45), then climbed
+    /// to 4-5 where fixed 2 is the best. And only within one step (`up_from`): a leap's
+    /// target was refused after a fall, and jumping back to it on the settled N's sag is a
+    /// leap without the ties that justify one (sensor-telemetry two cores free-threaded: a
+    /// leap to 620 threads read 3828 against 4434 at 183, 183 then sagged to 3429 in a slow
+    /// spell, and the pool went straight back to 620 where fixed 256 is the best; steady P99
+    /// 2.7x that of fixed 256).
     pub(super) fn revisit(&self, now: Est, m: &Meas, queue: bool) -> Option<u32> {
         if self.revisited || !queue || !self.lock_free(m) || !self.may_grow(m) {
             return None;
         }
+        let step = self.up_from(self.target);
         self.table
             .iter()
-            .filter(|e| e.0 > self.target && self.refused.contains(&e.0) && self.lost(now, e.1))
+            .filter(|e| e.0 > self.target && e.0 <= step && self.refused.contains(&e.0))
+            .filter(|e| e.2 < self.p.contention_low && self.lost(now, e.1))
             .map(|e| e.0)
             .min()
     }

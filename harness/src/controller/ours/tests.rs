@@ -244,7 +244,7 @@ fn up_probe(base: u32, base_tps: Est) -> Probe {
 fn ties_go_by_the_point_estimate_with_the_margin_as_dead_band() {
     let mut c = ours();
     let est = |tps| Est { tps, se: 5.0 };
-    c.table = vec![(4, est(100.0))];
+    c.table = vec![(4, est(100.0), 0.0)];
     c.target = 3;
     let down = Probe { base_lock: 0.5, base_cpu: Some(1.0), up: false, ..up_probe(4, est(100.0)) };
     let m = |cpu_util, lock| Meas {
@@ -285,7 +285,7 @@ fn a_step_down_is_not_judged_against_a_refused_step_up() {
     let est = |tps| Est { tps, se: 5.0 };
     let mut c = ours();
     // 15 read 97, 23 read 104 and was refused; 10 reads 98 with the lock waited on.
-    c.table = vec![(15, est(97.0)), (23, est(104.0))];
+    c.table = vec![(15, est(97.0), 0.0), (23, est(104.0), 0.0)];
     c.target = 23;
     c.refuse(c.target);
     c.target = 10;
@@ -294,7 +294,7 @@ fn a_step_down_is_not_judged_against_a_refused_step_up() {
     let m = Meas { n: 10, tps: 98.0, se: 5.0, beta: Some(0.5), wait: 0.35, lock: 0.35, cpu_util: None };
     assert!(c.tie_break(&down, est(98.0), &m));
     // Kept steps stay the reference: 15 at 104 would make 98 a loss.
-    c.table = vec![(15, est(104.0)), (23, est(104.0))];
+    c.table = vec![(15, est(104.0), 0.0), (23, est(104.0), 0.0)];
     assert!(!c.tie_break(&down, est(98.0), &m));
     // A new regime forgets the refusals with the measurements.
     c.reset_regime();
@@ -308,7 +308,7 @@ fn a_settled_pool_probes_again_a_refused_step_its_fresh_reading_loses_to() {
     // whose windows since read 96.
     let settled = || {
         let mut c = ours();
-        c.table = vec![(6, est(96.0, 1.0)), (9, est(111.0, 3.0))];
+        c.table = vec![(6, est(96.0, 1.0), 0.0), (9, est(111.0, 3.0), 0.0)];
         c.refused = vec![9];
         c.target = 6;
         c.mode = Mode::Settled { windows: 3, started_at: None };
@@ -321,6 +321,16 @@ fn a_settled_pool_probes_again_a_refused_step_its_fresh_reading_loses_to() {
     assert_eq!(c.revisit(est(109.0, 1.0), &m(0.0), true), None);
     assert_eq!(c.revisit(est(96.0, 1.0), &m(0.3), true), None);
     assert_eq!(c.revisit(est(96.0, 1.0), &m(0.0), false), None);
+    // Nor when 9 was refused with the lock waited on at 9 (speech-features, two cores gil:
+    // 3 refused at lock wait 0.45, re-tried from 1 where no thread waits).
+    let mut held = settled();
+    held.table[1].2 = 0.45;
+    assert_eq!(held.revisit(est(96.0, 1.0), &m(0.0), true), None);
+    // Nor a refused N more than one step up (a leap's target): 14 from 6.
+    let mut far = settled();
+    far.table[1].0 = 14;
+    far.refused = vec![14];
+    assert_eq!(far.revisit(est(96.0, 1.0), &m(0.0), true), None);
     // Through a window: 9 is probed afresh (its old reading forgotten) from 6's estimate.
     assert_eq!(c.on_measurement(m(0.0), 1, true), Decision::Grow);
     assert_eq!(c.target, 9);
@@ -328,7 +338,7 @@ fn a_settled_pool_probes_again_a_refused_step_its_fresh_reading_loses_to() {
     assert_eq!(c.probe.map(|p| (p.base, p.up)), Some((6, true)));
     // Once per regime: refused again, the pool stays settled at 6.
     c.refused = vec![9];
-    c.table.push((9, est(111.0, 3.0)));
+    c.table.push((9, est(111.0, 3.0), 0.0));
     c.target = 6;
     c.probe = None;
     assert_eq!(c.revisit(est(96.0, 1.0), &m(0.0), true), None);
@@ -340,7 +350,7 @@ fn a_settled_pool_probes_again_a_refused_step_its_fresh_reading_loses_to() {
 fn cpu_use_decides_ties_while_the_lock_is_free_or_under_a_core() {
     let mut c = ours();
     let est = |tps| Est { tps, se: 5.0 };
-    c.table = vec![(9, est(100.0)), (14, est(100.0))];
+    c.table = vec![(9, est(100.0), 0.0), (14, est(100.0), 0.0)];
     let m = |n, cpu_util, lock| Meas {
         n,
         tps: 0.0,
@@ -460,7 +470,7 @@ fn a_gain_from_full_cores_is_measured_against_the_base_again() {
     let stepped = |base_cpu| {
         let mut c = ours();
         c.cores = 2;
-        c.table = vec![(16, est(100.0))];
+        c.table = vec![(16, est(100.0), 0.0)];
         c.target = 24;
         c.mode = Mode::Climb;
         c.probe = Some(Probe { base_cpu: Some(base_cpu), ..up_probe(16, est(100.0)) });
@@ -497,7 +507,7 @@ fn under_the_lock_as_much_cpu_with_fewer_threads_is_as_much_work() {
     c.cores = 2;
     // speech-features, two cores gil: 4 threads read 100 with the lock held (one core
     // busy); 2 read 95 with the lock still waited on.
-    c.table = vec![(4, est(100.0))];
+    c.table = vec![(4, est(100.0), 0.0)];
     c.target = 2;
     let down = Probe { base_lock: 0.68, base_cpu: Some(0.50), up: false, seek: true, ..up_probe(4, est(100.0)) };
     let m = |cpu_util, lock| Meas { n: 2, tps: 95.0, se: 5.0, beta: Some(0.5), wait: lock, lock, cpu_util };
@@ -518,7 +528,7 @@ fn a_gain_from_a_held_lock_is_measured_against_the_base_again() {
     let stepped = |base_cpu| {
         let mut c = ours();
         c.cores = 2;
-        c.table = vec![(2, est(100.0))];
+        c.table = vec![(2, est(100.0), 0.0)];
         c.target = 3;
         c.mode = Mode::Climb;
         c.probe = Some(Probe { base_lock: 0.44, base_cpu: Some(base_cpu), ..up_probe(2, est(100.0)) });
@@ -715,17 +725,17 @@ fn below_an_n_measured_worse_the_gap_is_halved() {
     let mut c = ours();
     let est = |tps| Est { tps, se: 1.0 };
     // Nothing measured below 11: a 1.5x step.
-    c.table = vec![(11, est(100.0))];
+    c.table = vec![(11, est(100.0), 0.0)];
     assert_eq!(c.next_down(11, est(100.0)), Some(7));
     // 7 lost to 11 beyond the noise: look at 9 (sqrt(7 x 11) = 8.8), then at 8.
-    c.table = vec![(7, est(88.0)), (11, est(100.0))];
+    c.table = vec![(7, est(88.0), 0.0), (11, est(100.0), 0.0)];
     assert_eq!(c.next_down(11, est(100.0)), Some(9));
-    c.table.push((9, est(99.0)));
+    c.table.push((9, est(99.0), 0.0));
     assert_eq!(c.next_down(9, est(99.0)), Some(8));
     // Between 7 and 8 there is no thread count left.
     assert_eq!(c.next_down(8, est(99.0)), None);
     // 7 within the noise of 11 is no loss: the plain step again.
-    c.table = vec![(7, est(99.5)), (11, est(100.0))];
+    c.table = vec![(7, est(99.5), 0.0), (11, est(100.0), 0.0)];
     assert_eq!(c.next_down(11, est(100.0)), Some(7));
     // Never below n_min.
     assert_eq!(c.next_down(1, est(100.0)), None);
