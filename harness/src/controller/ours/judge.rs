@@ -237,7 +237,7 @@ impl OursController {
     /// where fixed 8-32 read 109-113). A step refused under the lock was refused for what
     /// the lock does, not for a high base, and one thread never waits for the lock, so
     /// "free" at 1 says nothing: speech-features two cores gil settled at 1, its estimate
-    /// sagged in a slow spell, and it re-tried 3 (refused at lock wait 0.45), then climbed
+    /// sagged in a slow spell, and it re-tried 3 (refused at lock wait 0.57), then climbed
     /// to 4-5 where fixed 2 is the best. And only within one step (`up_from`): a leap's
     /// target was refused after a fall, and jumping back to it on the settled N's sag is a
     /// leap without the ties that justify one (sensor-telemetry two cores free-threaded: a

@@ -322,7 +322,7 @@ fn a_settled_pool_probes_again_a_refused_step_its_fresh_reading_loses_to() {
     assert_eq!(c.revisit(est(96.0, 1.0), &m(0.3), true), None);
     assert_eq!(c.revisit(est(96.0, 1.0), &m(0.0), false), None);
     // Nor when 9 was refused with the lock waited on at 9 (speech-features, two cores gil:
-    // 3 refused at lock wait 0.45, re-tried from 1 where no thread waits).
+    // 3 refused at lock wait 0.57, re-tried from 1 where no thread waits).
     let mut held = settled();
     held.table[1].2 = 0.45;
     assert_eq!(held.revisit(est(96.0, 1.0), &m(0.0), true), None);
