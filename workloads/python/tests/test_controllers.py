@@ -146,6 +146,24 @@ class Ours(unittest.TestCase):
         self.assertEqual(veto["vetoes"], 2)
         self.assertLess(veto["target"], 8)
 
+    def test_revisits_only_a_step_refused_one_step_up_with_the_lock_free_there(self):
+        # As ours/tests.rs: settled at 6 (fresh estimate 96), 9 refused at 111.
+        from gilbench_driver.controllers import SETTLED, _Est, _Meas
+
+        def settled(refused=9, lock_at_refused=0.0):
+            c = OursController()
+            c.table = [(6, _Est(96.0, 1.0), 0.0), (refused, _Est(111.0, 3.0), lock_at_refused)]
+            c.refused = [refused]
+            c.target = 6
+            c.mode = (SETTLED, 3, None)
+            return c
+
+        m = _Meas(6, 96.0, 1.0, 0.75, 0.73, lock=0.0, cpu_util=0.93)
+        now = _Est(96.0, 1.0)
+        self.assertEqual(settled()._revisit(now, m, True), 9)
+        self.assertIsNone(settled(lock_at_refused=0.45)._revisit(now, m, True))
+        self.assertIsNone(settled(refused=14)._revisit(now, m, True))
+
     def test_shrinks_on_an_empty_queue_never_below_min(self):
         c = OursController({"n_min": 2})
         n = c.initial_threads(4)
