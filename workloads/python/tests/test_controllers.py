@@ -6,6 +6,7 @@ import unittest
 
 from helpers import run_driver
 from gilbench_driver.controllers import OursController, PaperController, QueueScaler, BetapoolController
+from gilbench_driver.controllers import SETTLED, _Est, _Meas
 
 
 def ps(queue_len, beta):
@@ -148,8 +149,6 @@ class Ours(unittest.TestCase):
 
     def test_revisits_only_a_step_refused_one_step_up_with_the_lock_free_there(self):
         # As ours/tests.rs: settled at 6 (fresh estimate 96), 9 refused at 111.
-        from gilbench_driver.controllers import SETTLED, _Est, _Meas
-
         def settled(refused=9, lock_at_refused=0.0):
             c = OursController()
             c.table = [(6, _Est(96.0, 1.0), 0.0), (refused, _Est(111.0, 3.0), lock_at_refused)]
